@@ -1,0 +1,54 @@
+# Accueil — `make run` serves the demo clinic, `make test` runs the whole suite.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# xdist workers for the test suite; "auto" is one per core.
+WORKERS ?= auto
+
+.PHONY: run test lint format install migrate vendor messages bench-booking bench-records \
+        bench-notifications bench-messaging bench-waitlist clean
+
+$(STAMP): pyproject.toml
+	@bin/find-python > /dev/null
+	@test -x $(PY) || $$(bin/find-python) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+run: migrate
+	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py seed_demo
+	HOST=$(HOST) PORT=$(PORT) bin/serve
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint
+	@bin/ensure-chromium
+	bin/test-all $(WORKERS)
+
+messages: install
+	$(PY) manage.py makemessages -l fr -l en --no-obsolete --add-location file -i '.venv/*' -i 'var/*'
+	$(PY) manage.py compilemessages -i '.venv/*'
+
+vendor:
+	bin/vendor-assets
+
+bench-booking bench-records bench-notifications bench-messaging bench-waitlist: install
+	$(PY) bench/$(subst bench-,,$@).py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

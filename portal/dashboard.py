@@ -1,0 +1,26 @@
+"""The dashboards are made of panels that each app contributes.
+
+portal imports none of the other apps (the arrows point one way), so it asks the app registry:
+an app whose AppConfig defines `dashboard_panels(request, *, staff)` adds its panels there.
+"""
+
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.http import HttpRequest
+
+
+@dataclass(frozen=True)
+class Panel:
+    template: str
+    order: int = 50
+    context: dict[str, object] = field(default_factory=dict)
+
+
+def collect_panels(request: HttpRequest, *, staff: bool) -> list[Panel]:
+    panels: list[Panel] = []
+    for config in apps.get_app_configs():
+        contribute = getattr(config, "dashboard_panels", None)
+        if contribute is not None:
+            panels.extend(contribute(request, staff=staff))
+    return sorted(panels, key=lambda panel: panel.order)

@@ -1,0 +1,311 @@
+import hashlib
+import secrets
+import zoneinfo
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.cache import cache
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CLIENT = "client", _("Client")
+    RECEPTION = "reception", _("Reception")
+    VET = "vet", _("Veterinarian")
+    MANAGER = "manager", _("Manager")
+
+
+STAFF_ROLES = frozenset({Role.RECEPTION, Role.VET, Role.MANAGER})
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.setdefault("role", Role.MANAGER)
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An account: a client or a member of the clinic team. The e-mail is the login."""
+
+    email = models.EmailField(_("e-mail"), unique=True)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.CLIENT)
+    is_active = models.BooleanField(_("active"), default=True)
+    # Django admin access only; clinic roles are `role`.
+    is_staff = models.BooleanField(_("admin access"), default=False)
+    date_joined = models.DateTimeField(_("joined"), default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.email
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+    @property
+    def is_clinic_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+
+class Clinic(models.Model):
+    """The clinic's own settings: one row, edited by a manager."""
+
+    name = models.CharField(_("name"), max_length=200)
+    address = models.TextField(_("address"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40)
+    emergency_phone = models.CharField(_("emergency phone"), max_length=40, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="Europe/Paris")
+    sms_sender = models.CharField(
+        _("SMS sender name"),
+        max_length=11,
+        blank=True,
+        help_text=_("Up to 11 letters or digits, shown as the sender of text messages."),
+        validators=[RegexValidator(r"^[A-Za-z0-9 ]*$", _("Use only letters, digits and spaces."))],
+    )
+    logo = models.ImageField(_("logo"), upload_to="clinic/", blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("clinic")
+
+    CACHE_KEY = "portal:clinic:v1"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
+    @classmethod
+    def current(cls) -> "Clinic":
+        """The clinic row, cached: it is read on every page (phone in the header, time zone)."""
+        clinic = cache.get(cls.CACHE_KEY)
+        if clinic is None:
+            clinic = cls.objects.order_by("pk").first()
+            if clinic is None:
+                clinic = cls.objects.create(
+                    name="Accueil",
+                    phone="",
+                    time_zone=settings.ACCUEIL_DEFAULT_CLINIC_TIME_ZONE,
+                )
+            cache.set(cls.CACHE_KEY, clinic, 300)
+        return clinic
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Site(models.Model):
+    """A location of the clinic. Most clinics have one; groups of practices have several."""
+
+    name = models.CharField(_("name"), max_length=200)
+    address = models.TextField(_("address"), blank=True)
+    phone = models.CharField(_("phone"), max_length=40, blank=True)
+    is_default = models.BooleanField(_("default site"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("site")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=models.Q(is_default=True),
+                name="portal_site_one_default",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ClientQuerySet(models.QuerySet["Client"]):
+    def search(self, text: str) -> "ClientQuerySet":
+        text = text.strip()
+        if not text:
+            return self
+        query = models.Q()
+        for word in text.split():
+            query &= (
+                models.Q(first_name__icontains=word)
+                | models.Q(last_name__icontains=word)
+                | models.Q(email__icontains=word)
+                | models.Q(phone__icontains=word)
+            )
+        return self.filter(query)
+
+
+class Client(models.Model):
+    """A client record (owner or adult patient). It may exist before its holder signs up."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="client",
+    )
+    first_name = models.CharField(_("first name"), max_length=150)
+    last_name = models.CharField(_("last name"), max_length=150)
+    email = models.EmailField(_("e-mail"), blank=True)
+    phone = models.CharField(_("mobile phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    usual_site = models.ForeignKey(
+        Site, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("usual site")
+    )
+    preferred_language = models.CharField(
+        _("language"), max_length=8, choices=settings.LANGUAGES, default="fr"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ClientQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("client")
+        ordering = ["last_name", "first_name", "pk"]
+        indexes = [models.Index(Lower("email"), name="portal_client_email_ci")]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def by_token(self, token: str) -> "Invitation | None":
+        return self.select_related("client").filter(token_hash=_hash_token(token)).first()
+
+
+class Invitation(models.Model):
+    """A link sent by e-mail that lets its holder create an account with a given role.
+
+    Staff are invited by a manager (the role says which). Clients are invited by the clinic,
+    and the invitation names the client record their new account is linked to.
+    Only a hash of the token is stored, so a database leak does not leak usable links.
+    """
+
+    VALIDITY = timedelta(days=7)
+
+    email = models.EmailField(_("e-mail"))
+    role = models.CharField(_("role"), max_length=16, choices=Role.choices)
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, null=True, blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role})"
+
+    @classmethod
+    def issue(
+        cls, *, email: str, role: str, invited_by: User | None, client: Client | None = None
+    ) -> tuple["Invitation", str]:
+        """A new invitation and its token (the only time the token exists in clear)."""
+        token = secrets.token_urlsafe(32)
+        now = timezone.now()
+        invitation = cls.objects.create(
+            email=email.lower(),
+            role=role,
+            client=client,
+            token_hash=_hash_token(token),
+            invited_by=invited_by,
+            created_at=now,
+            expires_at=now + cls.VALIDITY,
+        )
+        return invitation, token
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.accepted_at is None and now < self.expires_at
+
+
+class AccessLogQuerySet(models.QuerySet["AccessLog"]):
+    def update(self, **kwargs):
+        raise PermissionError("The access log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The access log is append-only.")
+
+
+class AccessLog(models.Model):
+    """Every read of health data: who, what, when, from where. Append-only.
+
+    The model refuses updates and deletes, and database triggers (see the migration) refuse
+    them too, so the trace holds even against code that bypasses the ORM.
+    """
+
+    class Action(models.TextChoices):
+        VIEW = "view", _("viewed")
+        DOWNLOAD = "download", _("downloaded")
+        DENIED = "denied", _("was refused")
+        ALERT = "alert", _("alert")
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    detail = models.CharField(max_length=300, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+
+    objects = AccessLogQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["object_type", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.object_type}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("The access log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The access log is append-only.")

@@ -1,0 +1,295 @@
+from allauth.account.adapter import get_adapter
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp import user_has_device
+
+from portal import two_factor
+from portal.access import (
+    client_for_staff,
+    client_of,
+    client_required,
+    is_staff,
+    manager_required,
+    staff_required,
+)
+from portal.accounts import INVITATION_SESSION_KEY
+from portal.dashboard import collect_panels
+from portal.forms import (
+    ClientContactForm,
+    ClientForm,
+    ClinicForm,
+    OTPTokenForm,
+    StaffInvitationForm,
+)
+from portal.models import STAFF_ROLES, Client, Clinic, Invitation, Role, User
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    staff = is_staff(request.user)
+    context = {"panels": collect_panels(request, staff=staff)}
+    if staff:
+        return render(request, "portal/home_staff.html", context)
+    context["client"] = client_of(request.user)
+    return render(request, "portal/home_client.html", context)
+
+
+@require_GET
+def clinic_logo(request: HttpRequest) -> FileResponse:
+    clinic = Clinic.current()
+    if not clinic.logo:
+        raise Http404
+    return FileResponse(clinic.logo.open("rb"))
+
+
+# --- Clinic settings and team (manager) ----------------------------------------------------------
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def clinic_settings(request: HttpRequest) -> HttpResponse:
+    clinic = Clinic.current()
+    form = ClinicForm(request.POST or None, request.FILES or None, instance=clinic)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The clinic's settings are saved."))
+        return redirect("portal:clinic_settings")
+    return render(request, "portal/clinic_settings.html", {"form": form})
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def team(request: HttpRequest) -> HttpResponse:
+    form = StaffInvitationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        _send_invitation(request, email=form.cleaned_data["email"], role=form.cleaned_data["role"])
+        messages.success(
+            request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+        )
+        return redirect("portal:team")
+    members = User.objects.filter(role__in=STAFF_ROLES, is_active=True).order_by(
+        "role", "last_name"
+    )
+    pending = Invitation.objects.filter(
+        role__in=STAFF_ROLES, accepted_at=None, expires_at__gt=timezone.now()
+    )
+    return render(
+        request, "portal/team.html", {"form": form, "members": members, "pending": pending}
+    )
+
+
+def _send_invitation(
+    request: HttpRequest, *, email: str, role: str, client: Client | None = None
+) -> Invitation:
+    invitation, token = Invitation.issue(
+        email=email, role=role, invited_by=request.user, client=client
+    )
+    context = {
+        "clinic": Clinic.current(),
+        "url": request.build_absolute_uri(reverse("portal:invitation", args=[token])),
+        "invitation": invitation,
+        "days": Invitation.VALIDITY.days,
+    }
+    send_mail(
+        subject=_("Your invitation to %(clinic)s") % {"clinic": context["clinic"].name},
+        message=render_to_string("portal/email/invitation.txt", context, request=request),
+        from_email=None,
+        recipient_list=[email],
+    )
+    return invitation
+
+
+# --- Clients (staff) -----------------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
+def clients(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    found = Client.objects.search(query).select_related("user")
+    page = Paginator(found, 25).get_page(request.GET.get("page"))
+    template = "portal/clients.html#results" if request.htmx else "portal/clients.html"
+    return render(request, template, {"page": page, "q": query})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def client_new(request: HttpRequest) -> HttpResponse:
+    form = ClientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        client = form.save()
+        messages.success(request, _("Client record created."))
+        return redirect("portal:client_detail", pk=client.pk)
+    return render(request, "portal/client_form.html", {"form": form})
+
+
+@staff_required
+@require_GET
+def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    client = client_for_staff(pk)
+    return render(request, "portal/client_detail.html", {"client": client})
+
+
+@staff_required
+@require_POST
+def client_invite(request: HttpRequest, pk: int) -> HttpResponse:
+    client = client_for_staff(pk)
+    if client.user_id is not None:
+        messages.error(request, _("This client already has an account."))
+    elif not client.email:
+        messages.error(request, _("Add an e-mail address to the record before inviting."))
+    elif User.objects.filter(email__iexact=client.email).exists():
+        messages.error(request, _("An account with this e-mail already exists."))
+    else:
+        _send_invitation(request, email=client.email, role=Role.CLIENT, client=client)
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": client.email})
+    return redirect("portal:client_detail", pk=client.pk)
+
+
+# --- Invitations ---------------------------------------------------------------------------------
+
+
+@require_GET
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    found = Invitation.objects.by_token(token)
+    if found is None or not found.is_usable(timezone.now()):
+        reason = "used" if found and found.accepted_at else "expired" if found else "unknown"
+        return render(request, "portal/invitation_invalid.html", {"reason": reason}, status=410)
+    if request.user.is_authenticated:
+        messages.info(request, _("Sign out first to accept an invitation for another account."))
+        return redirect("portal:home")
+    request.session[INVITATION_SESSION_KEY] = token
+    # The link was sent to this address, so following it proves the address: no second e-mail.
+    get_adapter(request).stash_verified_email(request, found.email)
+    return redirect(f"{reverse('account_signup')}?email={found.email}")
+
+
+# --- The client's own details --------------------------------------------------------------------
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def profile(request: HttpRequest) -> HttpResponse:
+    client = client_of(request.user)
+    form = ClientContactForm(request.POST or None, instance=client)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("Your details are saved."))
+        return redirect("portal:profile")
+    return render(request, "portal/profile.html", {"form": form})
+
+
+# --- Two-factor ----------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def security(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "portal/security.html",
+        {
+            "enrolled": user_has_device(request.user, confirmed=True),
+            "mandatory": is_staff(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp_setup(request: HttpRequest) -> HttpResponse:
+    if user_has_device(request.user, confirmed=True):
+        return redirect("portal:security")
+    device = two_factor.pending_totp_device(request.user)
+    form = OTPTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if two_factor.confirm_totp(device, form.cleaned_data["token"]):
+            otp_login(request, device)
+            codes = two_factor.new_backup_codes(request.user)
+            return render(request, "portal/otp_backup_codes.html", {"codes": codes})
+        form.add_error("token", _("This code is not right. Check your phone's clock and retry."))
+    return render(
+        request,
+        "portal/otp_setup.html",
+        {
+            "form": form,
+            "qr": two_factor.qr_svg(device),
+            "secret": two_factor.base32_secret(device),
+            "mandatory": is_staff(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def otp_verify(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}):
+        next_url = reverse("portal:home")
+    if request.user.is_verified():
+        return redirect(next_url)
+    if not user_has_device(request.user, confirmed=True):
+        return redirect("portal:otp_setup")
+    form = OTPTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = two_factor.check_code(request.user, form.cleaned_data["token"])
+        if result.device is not None:
+            otp_login(request, result.device)
+            return redirect(next_url)
+        if result.locked_until:
+            wait = max(1, int((result.locked_until - timezone.now()).total_seconds()) + 1)
+            form.add_error(
+                "token",
+                _("Too many wrong codes. Wait %(seconds)s seconds, then try again.")
+                % {"seconds": wait},
+            )
+        else:
+            form.add_error("token", _("This code is not right, or it was already used."))
+    return render(request, "portal/otp_verify.html", {"form": form, "next": next_url})
+
+
+@login_required
+@require_POST
+def otp_backup_codes(request: HttpRequest) -> HttpResponse:
+    """New backup codes (the old ones stop working): only from a verified session."""
+    if not request.user.is_verified():
+        return redirect("portal:otp_verify")
+    codes = two_factor.new_backup_codes(request.user)
+    return render(request, "portal/otp_backup_codes.html", {"codes": codes})
+
+
+@client_required
+@require_POST
+def otp_disable(request: HttpRequest) -> HttpResponse:
+    """A client may turn two-factor off again, with a current code; staff never can."""
+    form = OTPTokenForm(request.POST)
+    if form.is_valid() and two_factor.check_code(request.user, form.cleaned_data["token"]).device:
+        two_factor.remove_devices(request.user)
+        messages.success(request, _("Two-step sign-in is off."))
+    else:
+        messages.error(request, _("This code is not right: two-step sign-in stays on."))
+    return redirect("portal:security")
+
+
+# --- Error pages ---------------------------------------------------------------------------------
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The 500 page, with the clinic's phone when the database still answers."""
+    try:
+        clinic = Clinic.current()
+    except Exception:  # the error may be the database itself
+        clinic = None
+    return HttpResponse(render_to_string("500.html", {"clinic": clinic}), status=500)

@@ -1,0 +1,135 @@
+"""Shared fixtures: a clinic, a client and another client (the stranger), reception, vet, manager.
+
+Staff fixtures come logged in *and* past two-factor, as a real session would be after the code.
+"""
+
+import os
+import re
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client as HttpClient
+
+from tests import factories
+
+# Parallel workers share one Redis: each gets its own database number, so clearing the cache
+# between tests (below) never touches another worker's keys.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_worker_index = int(re.sub(r"\D", "", _worker) or 0)
+if settings.REDIS_URL:
+    _url = re.sub(r"/\d+$", "", settings.REDIS_URL.rstrip("/")) + f"/{1 + _worker_index}"
+    settings.CACHES["default"]["LOCATION"] = _url
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [_url]
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{_worker}"
+
+# Tests run against the source files, not collected static files.
+settings.STORAGES["staticfiles"] = {
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+settings.WHITENOISE_USE_FINDERS = True
+settings.WHITENOISE_AUTOREFRESH = True
+# A fixed master key for the test suite (never used outside it).
+settings.ACCUEIL_MASTER_KEYS = "test1:" + "A" * 43 + "="
+# Fast password hashing: the suite creates hundreds of accounts.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked postgres/redis skip, with the reason, where the service is not configured."""
+    vendor = settings.DATABASES["default"]["ENGINE"]
+    for item in items:
+        if "postgres" in item.keywords and "postgresql" not in vendor:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs PostgreSQL: DATABASE_URL is not set "
+                    "(`make test` runs it when PostgreSQL answers; CI requires it)"
+                )
+            )
+        if "redis" in item.keywords and not settings.REDIS_URL:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs Redis: REDIS_URL is not set "
+                    "(`make test` runs it when Redis answers; CI requires it)"
+                )
+            )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    # The clinic row and allauth's rate-limit counters live in the cache.
+    cache.clear()
+
+
+@pytest.fixture
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def clinic(db):
+    return factories.make_clinic()
+
+
+@pytest.fixture
+def site(clinic):
+    return factories.make_site()
+
+
+@pytest.fixture
+def client_user(clinic):
+    """A client with an account and a verified e-mail: Camille, who owns Filou."""
+    return factories.make_client_user(first_name="Camille", last_name="Martin")
+
+
+@pytest.fixture
+def other_client_user(clinic):
+    """Another client: the stranger who must never see Camille's things."""
+    return factories.make_client_user(first_name="Bruno", last_name="Lambert")
+
+
+@pytest.fixture
+def reception(clinic):
+    return factories.make_staff("reception")
+
+
+@pytest.fixture
+def vet(clinic):
+    return factories.make_staff("vet")
+
+
+@pytest.fixture
+def manager(clinic):
+    return factories.make_staff("manager")
+
+
+@pytest.fixture
+def client() -> HttpClient:
+    """pytest-django's anonymous client, reading the site in English."""
+    return factories.http_client()
+
+
+@pytest.fixture
+def as_client(client_user) -> HttpClient:
+    return factories.http_client(client_user)
+
+
+@pytest.fixture
+def as_other_client(other_client_user) -> HttpClient:
+    return factories.http_client(other_client_user)
+
+
+@pytest.fixture
+def as_reception(reception) -> HttpClient:
+    return factories.verified_http_client(reception)
+
+
+@pytest.fixture
+def as_vet(vet) -> HttpClient:
+    return factories.verified_http_client(vet)
+
+
+@pytest.fixture
+def as_manager(manager) -> HttpClient:
+    return factories.verified_http_client(manager)
