@@ -32,6 +32,8 @@ DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = secret_from_env_or_file("SECRET_KEY", VAR_DIR / "secret_key", random_secret_key)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Where the portal is reached from outside: links in e-mails and text messages start with it.
+ACCUEIL_BASE_URL = env_url("ACCUEIL_BASE_URL", schemes=("http", "https")) or "http://127.0.0.1:8000"
 
 
 def _new_master_key_entry() -> str:

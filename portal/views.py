@@ -215,11 +215,17 @@ def otp_setup(request: HttpRequest) -> HttpResponse:
     device = two_factor.pending_totp_device(request.user)
     form = OTPTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if two_factor.confirm_totp(device, form.cleaned_data["token"]):
+        allowed, throttle = device.verify_is_allowed()
+        if not allowed:
+            form.add_error("token", _wait_message((throttle or {}).get("locked_until")))
+        elif two_factor.confirm_totp(device, form.cleaned_data["token"]):
             otp_login(request, device)
             codes = two_factor.new_backup_codes(request.user)
             return render(request, "portal/otp_backup_codes.html", {"codes": codes})
-        form.add_error("token", _("This code is not right. Check your phone's clock and retry."))
+        else:
+            form.add_error(
+                "token", _("This code is not right. Check your phone's clock and retry.")
+            )
     return render(
         request,
         "portal/otp_setup.html",
@@ -249,15 +255,19 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
             otp_login(request, result.device)
             return redirect(next_url)
         if result.locked_until:
-            wait = max(1, int((result.locked_until - timezone.now()).total_seconds()) + 1)
-            form.add_error(
-                "token",
-                _("Too many wrong codes. Wait %(seconds)s seconds, then try again.")
-                % {"seconds": wait},
-            )
+            form.add_error("token", _wait_message(result.locked_until))
         else:
             form.add_error("token", _("This code is not right, or it was already used."))
     return render(request, "portal/otp_verify.html", {"form": form, "next": next_url})
+
+
+def _wait_message(locked_until) -> str:  # noqa: ANN001 - datetime | None
+    seconds = 1
+    if locked_until:
+        seconds = max(1, int((locked_until - timezone.now()).total_seconds()) + 1)
+    return _("Too many wrong codes. Wait %(seconds)s seconds, then try again.") % {
+        "seconds": seconds
+    }
 
 
 @login_required

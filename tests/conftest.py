@@ -14,12 +14,14 @@ from django.test import Client as HttpClient
 
 from tests import factories
 
-# Parallel workers share one Redis: each gets its own database number, so clearing the cache
-# between tests (below) never touches another worker's keys.
+# Parallel workers share one Redis: each gets its own database number (the URL's number plus the
+# worker's index), so clearing the cache between tests never touches another worker's keys.
 _worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
 _worker_index = int(re.sub(r"\D", "", _worker) or 0)
 if settings.REDIS_URL:
-    _url = re.sub(r"/\d+$", "", settings.REDIS_URL.rstrip("/")) + f"/{1 + _worker_index}"
+    _base, _, _db = settings.REDIS_URL.rstrip("/").rpartition("/")
+    _db_number = int(_db) if _db.isdigit() else 0
+    _url = f"{_base}/{_db_number + _worker_index}" if _db.isdigit() else settings.REDIS_URL
     settings.CACHES["default"]["LOCATION"] = _url
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [_url]
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{_worker}"

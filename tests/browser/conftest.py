@@ -1,0 +1,121 @@
+"""Playwright on Debian's chromium, against pytest-django's live server.
+
+Every journey gets a fresh browser context; `snap` saves a screenshot at the current width and
+`snap_widths` at a phone's and a desktop's, into tests/browser/screenshots/ (ignored by git).
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests import factories
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make to set
+# up data and read results are still plain synchronous calls.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 860}
+# Without the background-networking flags chromium keeps dialling out of a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if Path(str(item.fspath)).is_relative_to(here):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        message = "needs Debian's chromium (apt-get install chromium; `make test` installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser, live_server) -> Iterator[Page]:
+    """A phone-sized page that reads the portal in English (its French is tested apart)."""
+    context = browser.new_context(
+        viewport=PHONE, locale="en-GB", base_url=live_server.url, timezone_id="Europe/Paris"
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    def on_console(message) -> None:  # noqa: ANN001 - playwright ConsoleMessage
+        # An error page the test navigates to on purpose (403, 404) is not a script error.
+        document_status = message.text.startswith("Failed to load resource") and (
+            message.location.get("url") == page.url
+        )
+        if message.type == "error" and not document_status:
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    yield page
+    context.close()
+    # A CSP violation or a script error is a bug even when the journey passed.
+    assert errors == [], errors
+
+
+def snap(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+def snap_widths(page: Page, name: str) -> None:
+    """The same screen at a phone's and at a desktop's width."""
+    size = page.viewport_size
+    for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(viewport)
+        snap(page, f"{name}-{label}")
+    page.set_viewport_size(size)
+
+
+def current_code(user) -> str:  # noqa: ANN001 - portal.models.User
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    value = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{value:0{device.digits}d}"
+
+
+def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def sign_in_staff(page: Page, user) -> None:  # noqa: ANN001 - portal.models.User
+    """Password, then the authenticator code, as a member of the team does every morning."""
+    sign_in(page, user.email)
+    page.get_by_label("Code").fill(current_code(user))
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/")

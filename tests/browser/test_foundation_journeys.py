@@ -1,0 +1,90 @@
+import base64
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.utils import timezone
+from django.core import mail
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Page, expect
+
+from portal.models import User
+from tests import factories
+from tests.browser.conftest import sign_in, snap, snap_widths
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_client_signs_up_verifies_the_email_and_sees_the_dashboard(page: Page, clinic):
+    page.goto("/accounts/signup/")
+    snap(page, "signup-phone")
+    page.get_by_label("First name").fill("Margaux")
+    page.get_by_label("Last name").fill("Vidal")
+    page.get_by_label("Email").fill("margaux.vidal@example.com")
+    page.get_by_label("Mobile phone").fill("06 12 34 56 78")
+    page.get_by_label("Password", exact=True).fill("Vraiment-long-2026")
+    page.get_by_label("Password (again)").fill("Vraiment-long-2026")
+    page.get_by_role("button", name="Create my account").click()
+
+    expect(page.get_by_role("heading", name="Verify Your Email Address")).to_be_visible()
+    link = re.search(r"(/accounts/confirm-email/\S+)", mail.outbox[-1].body).group(1)
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+
+    expect(page.get_by_role("heading", name="Hello Margaux")).to_be_visible()
+    expect(page.get_by_role("link", name="04 78 00 00 00").first).to_be_visible()
+    snap_widths(page, "client-dashboard")
+    assert User.objects.get(email="margaux.vidal@example.com").client.phone == "+33612345678"
+
+
+def test_a_vet_is_made_to_enrol_two_factor_then_reaches_the_staff_dashboard(page: Page, clinic):
+    vet = factories.make_user(role="vet", first_name="Claire", email="claire@example.com")
+    sign_in(page, vet.email)
+
+    expect(page.get_by_role("heading", name="Set up two-step sign-in")).to_be_visible()
+    snap_widths(page, "totp-enrolment")
+    # A wrong code is refused and changes nothing.
+    page.get_by_label("Code").fill("000000")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_text("This code is not right")).to_be_visible()
+    assert not TOTPDevice.objects.filter(user=vet, confirmed=True).exists()
+
+    # The key shown on the page is what the phone app would hold.
+    device = TOTPDevice.objects.get(user=vet)
+    shown = page.get_by_test_id("totp-secret").inner_text().replace(" ", "")
+    assert shown == base64.b32encode(device.bin_key).decode()
+    # Two seconds later (the wrong code made the device wait one), the right code works.
+    with time_machine.travel(timezone.now() + timedelta(seconds=2)):
+        code = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        page.get_by_label("Code").fill(f"{code:06d}")
+        page.get_by_role("button", name="Confirm").click()
+        expect(page.get_by_test_id("backup-codes").locator("li")).to_have_count(10)
+    page.get_by_role("button", name="I have kept them").click()
+    expect(page.get_by_role("heading", name=re.compile("Hello Claire"))).to_be_visible()
+    snap_widths(page, "staff-dashboard")
+
+
+def test_a_wrong_code_at_sign_in_keeps_the_vet_out(page: Page, clinic):
+    vet = factories.make_staff("vet")
+    sign_in(page, vet.email)
+
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    page.get_by_label("Code").fill("999999")
+    page.get_by_role("button", name="Continue").click()
+
+    expect(page.get_by_text("This code is not right")).to_be_visible()
+    page.goto("/staff/clients/")
+    expect(page.get_by_role("heading", name="Enter your code")).to_be_visible()
+    snap(page, "totp-wrong-code")
+
+
+def test_a_client_on_a_staff_page_sees_the_friendly_refusal(page: Page, client_user):
+    sign_in(page, client_user.email)
+    expect(page.get_by_role("heading", name="Hello Camille")).to_be_visible()
+
+    page.goto("/staff/clients/")
+
+    expect(page.get_by_role("heading", name="This page is not for your account")).to_be_visible()
+    snap(page, "forbidden-phone")
