@@ -261,7 +261,7 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/otp_verify.html", {"form": form, "next": next_url})
 
 
-def _wait_message(locked_until) -> str:  # noqa: ANN001 - datetime | None
+def _wait_message(locked_until) -> str:
     seconds = 1
     if locked_until:
         seconds = max(1, int((locked_until - timezone.now()).total_seconds()) + 1)

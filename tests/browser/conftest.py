@@ -69,7 +69,7 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
 
-    def on_console(message) -> None:  # noqa: ANN001 - playwright ConsoleMessage
+    def on_console(message) -> None:
         # An error page the test navigates to on purpose (403, 404) is not a script error.
         document_status = message.text.startswith("Failed to load resource") and (
             message.location.get("url") == page.url
@@ -100,7 +100,7 @@ def snap_widths(page: Page, name: str) -> None:
     page.set_viewport_size(size)
 
 
-def current_code(user) -> str:  # noqa: ANN001 - portal.models.User
+def current_code(user) -> str:
     device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
     value = totp(device.bin_key, device.step, device.t0, device.digits, device.drift)
     return f"{value:0{device.digits}d}"
@@ -113,7 +113,7 @@ def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
-def sign_in_staff(page: Page, user) -> None:  # noqa: ANN001 - portal.models.User
+def sign_in_staff(page: Page, user) -> None:
     """Password, then the authenticator code, as a member of the team does every morning."""
     sign_in(page, user.email)
     page.get_by_label("Code").fill(current_code(user))
