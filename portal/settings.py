@@ -5,14 +5,14 @@ memory cache, the database task queue and console e-mail — everything `make ru
 machine. Scaled: DATABASE_URL (PostgreSQL) and REDIS_URL (channel layer, cache, rate limits).
 """
 
-import base64
-import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
 
+from portal.lib.crypto import generate_master_key_entry, parse_master_keys
 from portal.lib.env import (
     env_bool,
     env_choice,
@@ -36,15 +36,16 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 ACCUEIL_BASE_URL = env_url("ACCUEIL_BASE_URL", schemes=("http", "https")) or "http://127.0.0.1:8000"
 
 
-def _new_master_key_entry() -> str:
-    return "k1:" + base64.urlsafe_b64encode(os.urandom(32)).decode()
-
-
 # Envelope-encryption master keys, newest first ("kid:base64key,kid:base64key"). Never in the repo:
-# from the environment, else a local file made once for `make run`.
+# from the environment, else a local file made once for `make run`. Refused at start-up when
+# malformed, with a message naming the setting.
 ACCUEIL_MASTER_KEYS = secret_from_env_or_file(
-    "ACCUEIL_MASTER_KEYS", VAR_DIR / "master_keys", _new_master_key_entry
+    "ACCUEIL_MASTER_KEYS", VAR_DIR / "master_keys", lambda: generate_master_key_entry("k1")
 )
+try:
+    parse_master_keys(ACCUEIL_MASTER_KEYS)
+except ValueError as error:
+    raise ImproperlyConfigured(str(error)) from None
 
 INSTALLED_APPS = [
     "daphne",
