@@ -288,3 +288,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("ACCUEIL_LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
 }
+
+# Each app's own settings live in its block below (read from the environment like the rest).
+# --- notifications settings: start ---
+# --- notifications settings: end ---
+# --- records settings: start ---
+# --- records settings: end ---
+# --- booking settings: start ---
+# --- booking settings: end ---
+# --- messaging settings: start ---
+# --- messaging settings: end ---
