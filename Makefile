@@ -41,8 +41,7 @@ test: lint
 	bin/test-all $(WORKERS)
 
 messages: install
-	$(PY) manage.py makemessages -l fr -l en --no-obsolete --add-location file -i '.venv/*' -i 'var/*'
-	$(PY) manage.py compilemessages -i '.venv/*'
+	bin/messages
 
 vendor:
 	bin/vendor-assets

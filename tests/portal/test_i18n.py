@@ -1,0 +1,67 @@
+import ast
+import gettext
+from pathlib import Path
+
+import pytest
+from django.test import Client as HttpClient
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.django_db
+def test_the_portal_speaks_french_by_default(clinic):
+    response = HttpClient().get("/accounts/login/")
+
+    body = response.content.decode()
+    assert '<html lang="fr">' in body
+    assert "Mot de passe oublié ?" in body
+    assert "Appeler la clinique" in body
+
+
+@pytest.mark.django_db
+def test_a_visitor_switches_to_english_and_back(clinic):
+    http = HttpClient()
+
+    http.post("/i18n/setlang/", {"language": "en", "next": "/accounts/login/"})
+    assert "Forgot your password?" in http.get("/accounts/login/").content.decode()
+
+    http.post("/i18n/setlang/", {"language": "fr", "next": "/accounts/login/"})
+    assert "Mot de passe oublié ?" in http.get("/accounts/login/").content.decode()
+
+
+def _entries(po: Path) -> list[tuple[str, str, bool]]:
+    """(msgid, msgstr, fuzzy) for each entry of a .po file, multi-line strings joined."""
+    entries = []
+    for block in po.read_text(encoding="utf-8").split("\n\n"):
+        parts: dict[str, list[str]] = {"msgid": [], "msgstr": []}
+        current = None
+        for line in block.splitlines():
+            if line.startswith(("msgid ", "msgstr ")):
+                current, _, rest = line.partition(" ")
+                parts[current].append(rest)
+            elif line.startswith('"') and current:
+                parts[current].append(line)
+        if parts["msgid"]:
+            msgid = "".join(ast.literal_eval(piece) for piece in parts["msgid"])
+            msgstr = "".join(ast.literal_eval(piece) for piece in parts["msgstr"])
+            entries.append((msgid, msgstr, "#, fuzzy" in block))
+    return entries
+
+
+CATALOGUES = [
+    po for po in sorted(ROOT.glob("**/locale/fr/LC_MESSAGES/django.po")) if ".venv" not in po.parts
+]
+
+
+@pytest.mark.parametrize("po", CATALOGUES, ids=lambda p: str(p.relative_to(ROOT).parts[0]))
+def test_every_french_catalogue_is_complete_and_compiled(po: Path):
+    entries = [entry for entry in _entries(po) if entry[0]]
+    assert entries, po
+    assert [msgid for msgid, msgstr, _ in entries if not msgstr] == []
+    assert [msgid for msgid, _, fuzzy in entries if fuzzy] == []
+    mo = po.with_suffix(".mo")
+    assert mo.exists(), f"{mo} is missing: run `make messages`"
+    with mo.open("rb") as handle:
+        compiled = gettext.GNUTranslations(handle)
+    stale = [msgid for msgid, msgstr, _ in entries if compiled.gettext(msgid) != msgstr]
+    assert stale == [], f"{mo} is older than {po}: run `make messages`"
