@@ -34,6 +34,10 @@ def test_a_client_signs_up_verifies_the_email_and_sees_the_dashboard(page: Page,
     page.get_by_role("button", name="Confirm").click()
 
     expect(page.get_by_role("heading", name="Hello Margaux")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, "margaux.vidal@example.com", "Vraiment-long-2026")
+    expect(page.get_by_role("heading", name="Hello Margaux")).to_be_visible()
     expect(page.get_by_role("link", name="04 78 00 00 00").first).to_be_visible()
     snap_widths(page, "client-dashboard")
     assert User.objects.get(email="margaux.vidal@example.com").client.phone == "+33612345678"

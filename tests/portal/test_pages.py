@@ -153,3 +153,11 @@ def test_dates_are_shown_in_the_clinic_time_zone(as_manager, clinic):
     response = as_manager.get("/")
 
     assert response.context["TIME_ZONE"] == "America/Montreal"
+
+
+@pytest.mark.django_db
+def test_a_request_for_an_unknown_host_gets_the_400_page(clinic):
+    response = factories.http_client().get("/", headers={"host": "evil.example"})
+
+    assert response.status_code == 400
+    assert "This request could not be understood" in response.content.decode()
