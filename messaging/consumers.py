@@ -1,0 +1,436 @@
+"""Websocket consumers: thin. They check, call a service, render a fragment, send it.
+
+Every event, from the browser or from the channel layer, re-checks that the user may still read
+the conversation (account active, session alive, conversation still theirs): a user whose
+access is revoked mid-connection gets nothing more and is disconnected.
+
+Delivery: the browser says which sequence number it has ("hello"), and the consumer sends
+every later message from the database, in order, then only newer ones; announcements carry just
+a number, so one lost in a full channel layer is made up by the next event or reconnect.
+"""
+
+import json
+import logging
+import secrets
+import time
+from importlib import import_module
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import trans_real
+
+from messaging import live, services
+from messaging.access import can_read, log_scope, session_verified
+from messaging.models import Conversation, Message, QuickReply
+from portal.access import is_staff
+from portal.models import AccessLog, Clinic, User
+
+logger = logging.getLogger(__name__)
+
+# Close codes in the 4000 range are the application's own (RFC 6455 §7.4.2).
+CLOSE_FORBIDDEN = 4403
+TYPING_EVERY = 2.0  # seconds between two typing notices from one connection
+FRAMES_PER_10S = 40  # beyond this, frames are dropped with a notice (messages are rate-limited too)
+
+
+def _language(scope: dict) -> str:
+    cookie = (scope.get("cookies") or {}).get(settings.LANGUAGE_COOKIE_NAME)
+    candidates = [cookie] if cookie else []
+    header = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+    candidates += [code for code, _q in trans_real.parse_accept_lang_header(header)]
+    for code in candidates:
+        try:
+            return trans_real.get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+class _CheckedConsumer(AsyncWebsocketConsumer):
+    """Session user, fresh from the database on every event, with the second factor checked."""
+
+    user: User | None = None
+
+    def _fresh_user(self) -> User | None:
+        scope_user = self.scope.get("user")
+        session = self.scope.get("session")
+        if scope_user is None or not scope_user.is_authenticated or session is None:
+            return None
+        engine = import_module(settings.SESSION_ENGINE)
+        if not session.session_key or not engine.SessionStore().exists(session.session_key):
+            return None  # signed out (or the session was revoked) since the socket opened
+        user = User.objects.filter(pk=scope_user.pk, is_active=True).first()
+        if user is None or not session_verified(user, session):
+            return None
+        return user
+
+    async def _send_html(self, html: str) -> None:
+        if html.strip():
+            await self.send(text_data=html)
+
+    def _render(self, template: str, context: dict[str, Any]) -> str:
+        with translation.override(self.language), timezone.override(Clinic.current().tz):
+            return render_to_string(template, context)
+
+
+class ConversationConsumer(_CheckedConsumer):
+    conversation_id: int
+    last_sent: int | None = None
+
+    async def connect(self) -> None:
+        self.conversation_id = int(self.scope["url_route"]["kwargs"]["conversation_id"])
+        self.language = _language(self.scope)
+        self.last_sent = None
+        self.last_typing = 0.0
+        self.frames: list[float] = []
+        if not await self._open():
+            await self.close(code=CLOSE_FORBIDDEN)  # before accept: the handshake is refused
+            return
+        await self.channel_layer.group_add(
+            live.conversation_group(self.conversation_id), self.channel_name
+        )
+        await self.accept()
+
+    @database_sync_to_async
+    def _open(self) -> bool:
+        user = self._fresh_user()
+        conversation = self._conversation(user)
+        if conversation is None:
+            log_scope(
+                self.scope,
+                user=user or self.scope.get("user"),
+                action=AccessLog.Action.DENIED,
+                object_id=self.conversation_id,
+                detail="websocket connect",
+            )
+            return False
+        self.user = user
+        self.side: live.Side = "clinic" if is_staff(user) else "client"
+        log_scope(
+            self.scope,
+            user=user,
+            action=AccessLog.Action.VIEW,
+            object_id=self.conversation_id,
+            detail="websocket",
+        )
+        services.connection_opened(
+            channel_name=self.channel_name, user=user, conversation_id=self.conversation_id
+        )
+        return True
+
+    def _conversation(self, user: User | None) -> Conversation | None:
+        if user is None:
+            return None
+        conversation = (
+            Conversation.objects.select_related("client", "patient", "assignee")
+            .filter(pk=self.conversation_id)
+            .first()
+        )
+        if conversation is None or not can_read(user, conversation):
+            return None
+        return conversation
+
+    def _still_allowed(self) -> Conversation | None:
+        user = self._fresh_user()
+        conversation = self._conversation(user)
+        if conversation is None:
+            log_scope(
+                self.scope,
+                user=self.user,
+                action=AccessLog.Action.DENIED,
+                object_id=self.conversation_id,
+                detail="websocket event after access was revoked",
+            )
+            return None
+        self.user = user
+        return conversation
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(
+            live.conversation_group(self.conversation_id), self.channel_name
+        )
+        if self.user is not None:
+            await database_sync_to_async(services.connection_closed)(channel_name=self.channel_name)
+
+    async def _refuse(self) -> None:
+        await self.close(code=CLOSE_FORBIDDEN)
+
+    # --- From the browser ------------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        now = time.monotonic()
+        self.frames = [at for at in self.frames if now - at < 10] + [now]
+        if len(self.frames) > FRAMES_PER_10S:
+            logger.warning("websocket flood from user %s", getattr(self.user, "pk", None))
+            await self._send_error(_("Too many events at once. Please wait a moment."))
+            return
+        if bytes_data is not None or text_data is None:
+            await self._send_error(_("This message could not be read."))
+            return
+        if len(text_data.encode()) > settings.ACCUEIL_MESSAGING_MAX_FRAME:
+            logger.warning("oversized websocket frame (%d bytes) refused", len(text_data))
+            await self._send_error(_("This message is too large to be sent."))
+            return
+        try:
+            payload = json.loads(text_data)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            logger.warning("malformed websocket frame refused")
+            await self._send_error(_("This message could not be read."))
+            return
+        claimed = payload.get("conversation")
+        if claimed not in (None, "", self.conversation_id, str(self.conversation_id)):
+            # A frame naming another conversation: ignored, and logged as a refused read.
+            await database_sync_to_async(log_scope)(
+                self.scope,
+                user=self.user,
+                action=AccessLog.Action.DENIED,
+                object_id=str(claimed)[:64],
+                detail="websocket frame for another conversation",
+            )
+            await self._send_error(_("This message could not be read."))
+            return
+        kind = payload.get("type", "message")
+        handler = {
+            "hello": self._hello,
+            "message": self._message,
+            "typing": self._typing,
+            "read": self._read,
+            "ping": self._ping,
+        }.get(kind)
+        if handler is None:
+            await self._send_error(_("This message could not be read."))
+            return
+        await handler(payload)
+
+    async def _send_error(self, text: str) -> None:
+        html = await database_sync_to_async(self._render)(
+            "messaging/fragments/error.html", {"error": text}
+        )
+        await self._send_html(html)
+
+    async def _hello(self, payload: dict) -> None:
+        seq = payload.get("last_seq", 0)
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+            seq = 0
+        self.last_sent = seq
+        await self._catch_up(force=True)
+
+    async def _catch_up(self, *, force: bool = False, upto: int | None = None) -> None:
+        html = await database_sync_to_async(self._catch_up_html)(force, upto)
+        if html is None:
+            await self._refuse()
+            return
+        await self._send_html(html)
+
+    def _catch_up_html(self, force: bool, upto: int | None) -> str | None:
+        conversation = self._still_allowed()
+        if conversation is None:
+            return None
+        if self.last_sent is None or (upto is not None and upto <= self.last_sent and not force):
+            return ""
+        messages = list(Message.objects.after(conversation.pk, self.last_sent))
+        if not messages and not force:
+            return ""
+        if messages:
+            self.last_sent = messages[-1].seq
+        return self._render(
+            "messaging/fragments/messages.html",
+            {
+                "conversation": conversation,
+                "messages": messages,
+                "viewer_side": self.side,
+                "with_status": True,
+            },
+        )
+
+    async def _message(self, payload: dict) -> None:
+        body = payload.get("body", "")
+        token = payload.get("client_token", "")
+        if not isinstance(body, str) or not isinstance(token, str) or len(token) > 64:
+            await self._send_error(_("This message could not be read."))
+            return
+        html = await database_sync_to_async(self._post)(body, token)
+        if html is None:
+            await self._refuse()
+            return
+        await self._send_html(html)
+
+    def _post(self, body: str, token: str) -> str | None:
+        conversation = self._still_allowed()
+        if conversation is None:
+            return None
+        error = ""
+        try:
+            services.post_message(
+                conversation_id=conversation.pk, author=self.user, body=body, client_token=token
+            )
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
+        except services.RateLimited as exc:
+            error = str(exc)
+        except PermissionDenied:
+            return None
+        # A fresh form (new token) after a success; the text kept, with the reason, otherwise.
+        return self._render(
+            "messaging/fragments/compose.html",
+            {
+                "conversation": conversation,
+                "error": error,
+                "body": body if error else "",
+                "client_token": token if error else _new_token(),
+                "oob": True,
+                "staff": self.side == "clinic",
+                "quick_replies": list(QuickReply.objects.all()) if self.side == "clinic" else [],
+            },
+        )
+
+    async def _typing(self, payload: dict) -> None:
+        now = time.monotonic()
+        if now - self.last_typing < TYPING_EVERY:
+            return
+        self.last_typing = now
+        if await database_sync_to_async(self._still_allowed)() is None:
+            await self._refuse()
+            return
+        await self.channel_layer.group_send(
+            live.conversation_group(self.conversation_id),
+            dict(live.Typing(type="conversation.typing", side=self.side, user_id=self.user.pk)),
+        )
+
+    async def _read(self, payload: dict) -> None:
+        seq = payload.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+            return
+        ok = await database_sync_to_async(self._mark_read)(seq)
+        if not ok:
+            await self._refuse()
+
+    def _mark_read(self, seq: int) -> bool:
+        conversation = self._still_allowed()
+        if conversation is None:
+            return False
+        services.mark_read(conversation=conversation, user=self.user, seq=seq)
+        services.connection_seen(channel_name=self.channel_name)
+        return True
+
+    async def _ping(self, payload: dict) -> None:
+        allowed = await database_sync_to_async(self._seen)()
+        if not allowed:
+            await self._refuse()
+
+    def _seen(self) -> bool:
+        if self._still_allowed() is None:
+            return False
+        services.connection_seen(channel_name=self.channel_name)
+        return True
+
+    # --- From the channel layer ------------------------------------------------------------------
+
+    async def conversation_messages(self, event: live.NewMessages) -> None:
+        await self._catch_up(upto=event["last_seq"])
+
+    async def conversation_read(self, event: live.ReadMark) -> None:
+        html = await database_sync_to_async(self._status_html)()
+        if html is None:
+            await self._refuse()
+            return
+        await self._send_html(html)
+
+    async def conversation_changed(self, event: live.ConversationChanged) -> None:
+        await self.conversation_read(event)  # the same fragment: status, assignee, read marks
+
+    def _status_html(self) -> str | None:
+        conversation = self._still_allowed()
+        if conversation is None:
+            return None
+        return self._render(
+            "messaging/fragments/status.html",
+            {"conversation": conversation, "viewer_side": self.side, "oob": True},
+        )
+
+    async def conversation_typing(self, event: live.Typing) -> None:
+        if event["side"] == self.side:
+            return
+        if await database_sync_to_async(self._still_allowed)() is None:
+            await self._refuse()
+            return
+        html = await database_sync_to_async(self._render)(
+            "messaging/fragments/typing.html", {"side": event["side"]}
+        )
+        await self._send_html(html)
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class InboxConsumer(_CheckedConsumer):
+    """Live unread counts: the staff inbox list, or a client's dashboard panel."""
+
+    async def connect(self) -> None:
+        self.language = _language(self.scope)
+        group = await database_sync_to_async(self._group)()
+        if group is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.group = group
+        await self.channel_layer.group_add(group, self.channel_name)
+        await self.accept()
+
+    def _group(self) -> str | None:
+        user = self._fresh_user()
+        if user is None:
+            return None
+        self.user = user
+        self.staff = is_staff(user)
+        if self.staff:
+            return live.STAFF_INBOX_GROUP
+        client = getattr(user, "client", None)
+        return live.client_group(client.pk) if client is not None else None
+
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "group", None):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        return  # nothing to say from this side; frames are ignored
+
+    async def inbox_changed(self, event: live.InboxChanged) -> None:
+        html = await database_sync_to_async(self._counts_html)()
+        if html is None:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self._send_html(html)
+
+    def _counts_html(self) -> str | None:
+        from messaging import views
+
+        user = self._fresh_user()
+        if user is None or user.pk != self.user.pk or is_staff(user) != self.staff:
+            return None
+        if self.staff:
+            query = dict(
+                pair.split("=", 1)
+                for pair in self.scope.get("query_string", b"").decode().split("&")
+                if "=" in pair
+            )
+            context = views.inbox_context(user, query.get("filter", ""))
+            return self._render("messaging/fragments/inbox_live.html", context)
+        return self._render(
+            "messaging/fragments/client_live.html", views.client_panel_context(user.client)
+        )
+
+
+class EchoConsumer(AsyncWebsocketConsumer):
+    """Benchmarks only (ACCUEIL_BENCH_ECHO): the floor a real consumer is compared with."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        await self.send(text_data=text_data, bytes_data=bytes_data)
