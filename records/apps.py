@@ -7,16 +7,25 @@ class RecordsConfig(AppConfig):
     name = "records"
     verbose_name = _("Records")
 
+    def ready(self) -> None:
+        from records import checks  # noqa: F401 - registers the master-key check
+
     def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
         from portal.dashboard import Panel
-        from records.models import Patient
+        from records.forms import clinic_today
+        from records.models import CareDue, CorrectionRequest, Patient, Report
+        from records.views import with_booking
 
         if staff:
-            return []
-        patients = Patient.objects.of_client(request.user.client).order_by("name")
-        return [
-            Panel("records/panels/client_patients.html", order=20, context={"patients": patients})
-        ]
+            context = {
+                "corrections": CorrectionRequest.objects.filter(resolved_at=None).count(),
+                "drafts": Report.objects.filter(status=Report.Status.DRAFT).count(),
+            }
+            return [Panel("records/panels/staff_records.html", order=15, context=context)]
+        patients = Patient.objects.of_user(request.user).order_by("name", "pk")
+        care = CareDue.objects.upcoming_for_user(request.user)[:8]
+        context = {"patients": patients, "care": with_booking(care), "today": clinic_today()}
+        return [Panel("records/panels/client_patients.html", order=20, context=context)]
 
     def seed_demo(self, demo) -> None:
         from records.seed import seed_records

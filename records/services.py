@@ -1,0 +1,382 @@
+"""Writes to health records. Each function is one transaction and says what it locks.
+
+Side effects (reminders, "a new document is available") go to notifications after commit, with
+`robust=True`: a notification failure is logged and never undoes a saved record. Rendering and
+encryption of report files happen before the transaction opens, so no lock is held during
+slow work.
+"""
+
+import logging
+import tempfile
+import uuid
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from portal.lib.crypto import EncryptedInfo, encrypt_stream, keyring_from_settings
+from portal.models import Client, User
+from records.models import (
+    CareDue,
+    CareKind,
+    CorrectionRequest,
+    EntryKind,
+    Guardianship,
+    HistoryEntry,
+    Patient,
+    Report,
+    Treatment,
+    Vaccination,
+    Weight,
+)
+
+logger = logging.getLogger(__name__)
+
+REPORTS_DIR = "reports"
+
+
+# --- Patients ------------------------------------------------------------------------------------
+
+
+def link_client(*, patient: Patient, client: Client, role: str) -> Guardianship:
+    """Link (or re-link with another role) a client to a patient. Locks nothing: the unique
+    constraint on (patient, client) settles two staff linking the same pair at once."""
+    with transaction.atomic():
+        link, created = Guardianship.objects.get_or_create(
+            patient=patient, client=client, defaults={"role": role}
+        )
+        if not created and link.role != role:
+            link.role = role
+            link.save(update_fields=["role"])
+    return link
+
+
+def create_patient(*, patient: Patient, client: Client | None, role: str) -> Patient:
+    """Save a new patient and, when a client is given, link it in the same transaction."""
+    with transaction.atomic():
+        patient.save()
+        if client is not None:
+            Guardianship.objects.create(patient=patient, client=client, role=role)
+    return patient
+
+
+def request_correction(*, patient: Patient, client: Client, message: str) -> CorrectionRequest:
+    return CorrectionRequest.objects.create(patient=patient, client=client, message=message)
+
+
+def resolve_correction(*, correction: CorrectionRequest, by: User) -> None:
+    """Mark a correction request handled. Locks the request so two staff do not both stamp it."""
+    with transaction.atomic():
+        locked = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
+        if locked.resolved_at is None:
+            locked.resolved_at = timezone.now()
+            locked.resolved_by = by
+            locked.save(update_fields=["resolved_at", "resolved_by"])
+
+
+# --- History and care due ------------------------------------------------------------------------
+
+
+def _lock_patient(patient: Patient) -> Patient:
+    # Two vets recording the same care for one animal at once must supersede each other in
+    # order, or both care items would stay pending: every write that creates care due locks
+    # the patient row first.
+    return Patient.objects.select_for_update().get(pk=patient.pk)
+
+
+def record_entry(
+    *,
+    patient: Patient,
+    practitioner: User | None,
+    kind: str,
+    on: date,
+    title: str,
+    summary: str = "",
+    internal_notes: str = "",
+    next_checkup: date | None = None,
+) -> HistoryEntry:
+    """A consultation, surgery, lab result or note; with `next_checkup`, a check-up falls due.
+
+    Locks the patient row (see `_lock_patient`).
+    """
+    with transaction.atomic():
+        _lock_patient(patient)
+        entry = HistoryEntry.objects.create(
+            patient=patient,
+            kind=kind,
+            date=on,
+            practitioner=practitioner,
+            title=title,
+            summary=summary,
+            internal_notes=internal_notes,
+        )
+        if next_checkup is not None:
+            _supersede(patient, kind=CareKind.CHECKUP, subject="checkup")
+            _care_falls_due(
+                patient, kind=CareKind.CHECKUP, subject="checkup", due=next_checkup, source=entry
+            )
+    return entry
+
+
+def record_vaccination(
+    *,
+    patient: Patient,
+    practitioner: User | None,
+    vaccine: str,
+    batch: str,
+    on: date,
+    next_due: date | None,
+    title: str,
+    summary: str = "",
+    internal_notes: str = "",
+) -> HistoryEntry:
+    """A vaccination; its next injection becomes care due, superseding the previous one for
+    the same vaccine. Locks the patient row (see `_lock_patient`)."""
+    with transaction.atomic():
+        _lock_patient(patient)
+        entry = HistoryEntry.objects.create(
+            patient=patient,
+            kind=EntryKind.VACCINATION,
+            date=on,
+            practitioner=practitioner,
+            title=title,
+            summary=summary,
+            internal_notes=internal_notes,
+        )
+        Vaccination.objects.create(entry=entry, vaccine=vaccine, batch=batch, next_due=next_due)
+        _supersede(patient, kind=CareKind.VACCINATION, subject=vaccine)
+        if next_due is not None:
+            _care_falls_due(
+                patient, kind=CareKind.VACCINATION, subject=vaccine, due=next_due, source=entry
+            )
+    return entry
+
+
+def record_treatment(
+    *,
+    patient: Patient,
+    practitioner: User | None,
+    drug: str,
+    dose: str,
+    start: date,
+    end: date | None,
+    antiparasitic: bool,
+    title: str = "",
+    summary: str = "",
+    internal_notes: str = "",
+) -> HistoryEntry:
+    """A course of treatment. An antiparasitic's next dose is due at its end; any other long
+    treatment needs renewing RECORDS_RENEWAL_LEAD_DAYS before its end. Locks the patient row."""
+    with transaction.atomic():
+        _lock_patient(patient)
+        entry = HistoryEntry.objects.create(
+            patient=patient,
+            kind=EntryKind.TREATMENT,
+            date=start,
+            practitioner=practitioner,
+            title=title or drug,
+            summary=summary,
+            internal_notes=internal_notes,
+        )
+        Treatment.objects.create(
+            entry=entry, drug=drug, dose=dose, start=start, end=end, antiparasitic=antiparasitic
+        )
+        kind = CareKind.ANTIPARASITIC if antiparasitic else CareKind.RENEWAL
+        _supersede(patient, kind=kind, subject=drug)
+        if end is not None:
+            due = end if antiparasitic else end - timedelta(days=settings.RECORDS_RENEWAL_LEAD_DAYS)
+            _care_falls_due(patient, kind=kind, subject=drug, due=max(due, start), source=entry)
+    return entry
+
+
+def record_weight(*, patient: Patient, by: User | None, on: date, kg: Decimal) -> Weight:
+    return Weight.objects.create(patient=patient, date=on, kg=kg, recorded_by=by)
+
+
+def _supersede(patient: Patient, *, kind: str, subject: str) -> None:
+    """Retire the pending care of the same kind and subject; its reminder is cancelled."""
+    now = timezone.now()
+    for care in CareDue.objects.pending().filter(patient=patient, kind=kind, subject=subject):
+        care.superseded_at = now
+        care.save(update_fields=["superseded_at"])
+        transaction.on_commit(
+            lambda key=care.reminder_key: _notify("cancel_care_reminder", key=key), robust=True
+        )
+
+
+def _care_falls_due(
+    patient: Patient, *, kind: str, subject: str, due: date, source: HistoryEntry
+) -> CareDue:
+    care = CareDue.objects.create(
+        patient=patient, kind=kind, subject=subject, due_date=due, source=source
+    )
+    care.patient = patient
+    client_ids = list(
+        patient.guardianships.exclude(role=Guardianship.Role.SITTER).values_list(
+            "client_id", flat=True
+        )
+    )
+    transaction.on_commit(
+        lambda: _notify(
+            "care_reminder",
+            client_ids=client_ids,
+            key=care.reminder_key,
+            kind=care.kind,
+            patient_name=patient.name,
+            due_date=care.due_date,
+            booking_url=booking_url(care, absolute=True),
+        ),
+        robust=True,
+    )
+    return care
+
+
+def booking_url(care: CareDue, *, absolute: bool = False) -> str:
+    """Booking's form with the right service preselected, or "" when booking is not installed.
+
+    Resolved at call time, so the link appears as soon as booking ships its `start` view.
+    """
+    try:
+        path = reverse("booking:start")
+    except NoReverseMatch:
+        return ""
+    url = f"{path}?patient={care.patient_id}&service={care.booking_service}"
+    return f"{settings.ACCUEIL_BASE_URL.rstrip('/')}{url}" if absolute else url
+
+
+def _notify(name: str, **kwargs) -> None:
+    """Call notifications' service `name`; imported late so records loads before it exists."""
+    from notifications import services as notifications
+
+    getattr(notifications, name)(**kwargs)
+
+
+# --- Reports -------------------------------------------------------------------------------------
+
+
+def _encrypt_to_storage(chunks: Iterable[bytes], file_id: uuid.UUID) -> tuple[str, EncryptedInfo]:
+    """Encrypt into an anonymous temporary file, then hand the ciphertext to the storage.
+
+    Plaintext never reaches the storage. A failure while encrypting leaves nothing (the temporary
+    file has no name); a failure while saving deletes whatever the storage had written.
+    """
+    with tempfile.TemporaryFile() as ciphertext:
+        info = encrypt_stream(
+            keyring_from_settings(), chunks, ciphertext, aad=f"report:{file_id}".encode()
+        )
+        ciphertext.seek(0)
+        name = f"{REPORTS_DIR}/{file_id.hex}.enc"
+        try:
+            name = default_storage.save(name, File(ciphertext, name=name))
+        except BaseException:
+            _delete_quietly(name)
+            raise
+    return name, info
+
+
+def _delete_quietly(name: str) -> None:
+    try:
+        default_storage.delete(name)
+    except OSError:
+        logger.exception("Could not delete %s", name)
+
+
+def store_report(
+    *,
+    patient: Patient,
+    author: User,
+    title: str,
+    on: date,
+    source: str,
+    chunks: Iterable[bytes],
+) -> Report:
+    """Encrypt a PDF (outside any transaction), then save its draft row.
+
+    If the row cannot be saved the encrypted file is deleted, so no orphan stays on disk.
+    Locks nothing: a new row conflicts with no one.
+    """
+    file_id = uuid.uuid4()
+    name, info = _encrypt_to_storage(chunks, file_id)
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(
+                patient=patient,
+                title=title,
+                date=on,
+                source=source,
+                author=author,
+                file_id=file_id,
+                file=name,
+                wrapped_key=info.wrapped_key,
+                plaintext_size=info.plaintext_size,
+                ciphertext_size=info.ciphertext_size,
+                plaintext_sha256=info.plaintext_sha256,
+            )
+    except BaseException:
+        _delete_quietly(name)
+        raise
+    return report
+
+
+def write_report(*, patient: Patient, author: User, title: str, on: date, summary: str) -> Report:
+    """Render the vet's text to the clinic's branded PDF, encrypt it, keep only the ciphertext."""
+    from records.pdf import render_report
+
+    pdf = render_report(patient=patient, practitioner=author, title=title, on=on, summary=summary)
+    return store_report(
+        patient=patient,
+        author=author,
+        title=title,
+        on=on,
+        source=Report.Source.WRITTEN,
+        chunks=[pdf],
+    )
+
+
+def publish_report(*, report: Report, by: User) -> bool:
+    """Release a draft to the patient's owners; they are told "a new document is available".
+
+    Locks the report row, so a double click or two vets publishing at once notify only once.
+    Returns False when it was already published.
+    """
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.is_published:
+            return False
+        locked.status = Report.Status.PUBLISHED
+        locked.published_at = timezone.now()
+        locked.published_by = by
+        locked.save(update_fields=["status", "published_at", "published_by"])
+        client_ids = list(
+            Guardianship.objects.filter(patient_id=locked.patient_id)
+            .exclude(role=Guardianship.Role.SITTER)
+            .values_list("client_id", flat=True)
+        )
+        transaction.on_commit(
+            lambda: _notify("document_available", client_ids=client_ids, document_id=locked.pk),
+            robust=True,
+        )
+    report.status, report.published_at = locked.status, locked.published_at
+    return True
+
+
+def delete_draft(*, report: Report) -> bool:
+    """Delete a draft and its file (a published report is part of the record and stays).
+
+    Locks the report row so it cannot be published while being deleted. The file goes after
+    commit: a rollback keeps the row and its file together.
+    """
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.is_published:
+            return False
+        name = locked.file.name
+        locked.delete()
+        transaction.on_commit(lambda: _delete_quietly(name), robust=True)
+    return True

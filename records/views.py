@@ -1,0 +1,502 @@
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.files.storage import default_storage
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from portal.access import client_of, client_required, log_access, staff_required
+from portal.lib.crypto import DecryptionError, decrypt_stream, keyring_from_settings, verify_stream
+from portal.models import AccessLog, Client
+from records import services
+from records.access import (
+    correction_for_staff,
+    guardianship_for,
+    patient_for_any,
+    patient_for_staff,
+    report_for,
+    report_for_staff,
+)
+from records.charts import weight_chart
+from records.forms import (
+    CorrectionForm,
+    EntryForm,
+    LinkClientForm,
+    PatientForm,
+    ReportUploadForm,
+    ReportWriteForm,
+    SearchForm,
+    TreatmentForm,
+    VaccinationForm,
+    WeightForm,
+    clinic_today,
+)
+from records.models import (
+    CareDue,
+    EntryKind,
+    Guardianship,
+    HistoryEntry,
+    Patient,
+    Report,
+    Vaccination,
+)
+from records.protocols import vaccine
+
+logger = logging.getLogger(__name__)
+
+
+# --- Owners --------------------------------------------------------------------------------------
+
+
+@client_required
+@require_GET
+def my_animals(request: HttpRequest) -> HttpResponse:
+    patients = Patient.objects.of_user(request.user).order_by("name", "pk")
+    care = CareDue.objects.upcoming_for_user(request.user)
+    return render(
+        request,
+        "records/my_animals.html",
+        {"patients": patients, "care": with_booking(care), "today": clinic_today()},
+    )
+
+
+def with_booking(care) -> list[CareDue]:
+    items = list(care)
+    for item in items:
+        item.booking_url = services.booking_url(item)
+    return items
+
+
+def _kind_filter(request: HttpRequest) -> str:
+    kind = request.GET.get("kind", "")
+    return kind if kind in EntryKind.values else ""
+
+
+@client_required
+@require_GET
+def animal(request: HttpRequest, pk: int) -> HttpResponse:
+    link = guardianship_for(request, pk)
+    patient = link.patient
+    kind = _kind_filter(request)
+    log_access(
+        request,
+        action=AccessLog.Action.VIEW,
+        object_type="patient",
+        object_id=patient.pk,
+        detail=f"history{':' + kind if kind else ''}",
+    )
+    entries = HistoryEntry.objects.timeline(patient, kind).defer("internal_notes")
+    context = {
+        "patient": patient,
+        "link": link,
+        "entries": entries,
+        "kind": kind,
+        "kinds": EntryKind.choices,
+    }
+    if request.htmx:
+        return render(request, "records/animal.html#timeline", context)
+    context.update(
+        care=with_booking(CareDue.objects.pending().filter(patient=patient)),
+        chart=weight_chart(list(patient.weights.all())),
+        reports=Report.objects.published().filter(patient=patient) if link.sees_documents else [],
+        correction_form=CorrectionForm(),
+        today=clinic_today(),
+    )
+    return render(request, "records/animal.html", context)
+
+
+@client_required
+@require_POST
+def correction(request: HttpRequest, pk: int) -> HttpResponse:
+    link = guardianship_for(request, pk)
+    form = CorrectionForm(request.POST)
+    if form.is_valid():
+        services.request_correction(
+            patient=link.patient,
+            client=client_of(request.user),
+            message=form.cleaned_data["message"],
+        )
+        messages.success(request, _("Thank you: the clinic will check and correct the details."))
+    else:
+        messages.error(request, _("Please describe what should be corrected."))
+    return redirect("records:animal", pk=pk)
+
+
+@login_required
+@require_GET
+def patient_photo(request: HttpRequest, pk: int) -> FileResponse:
+    patient = patient_for_any(request, pk)
+    if not patient.photo:
+        raise Http404
+    response = FileResponse(patient.photo.open("rb"))
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+# --- Reports: download (owners and staff) --------------------------------------------------------
+
+
+def _ascii_filename(title: str, day) -> str:
+    plain = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    plain = re.sub(r"[^A-Za-z0-9._-]+", "-", plain).strip("-._")[:80] or "report"
+    return f"{day:%Y-%m-%d}-{plain}.pdf"
+
+
+def content_disposition(title: str, day) -> str:
+    """attachment with an ASCII fallback and the real name per RFC 5987 (accents kept)."""
+    ascii_name = _ascii_filename(title, day)
+    readable = re.sub(r'[\x00-\x1f\x7f"\\/]+', "-", title).strip()[:120] or "report"
+    utf8_name = quote(f"{day:%Y-%m-%d} {readable}.pdf", safe="")
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{utf8_name}"
+
+
+def _closing(chunks: Iterator[bytes], handle) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    finally:
+        handle.close()
+
+
+@login_required
+@require_GET
+def report_download(request: HttpRequest, pk: int) -> HttpResponse:
+    report = report_for(request, pk)
+    keyring = keyring_from_settings()
+    try:
+        handle = default_storage.open(report.file.name, "rb")
+    except OSError:
+        return _unreadable(request, report, "file missing")
+    try:
+        # Authenticate the whole file before the first byte goes out: once a 200 has started,
+        # a failure half-way would hand the owner a broken PDF.
+        verify_stream(keyring, report.wrapped_key, handle, aad=report.aad)
+        chunks = decrypt_stream(keyring, report.wrapped_key, handle, aad=report.aad)
+    except DecryptionError as error:
+        handle.close()
+        return _unreadable(request, report, str(error))
+    log_access(request, action=AccessLog.Action.DOWNLOAD, object_type="report", object_id=report.pk)
+    response = StreamingHttpResponse(_closing(chunks, handle), content_type="application/pdf")
+    response["Content-Length"] = str(report.plaintext_size)
+    response["Content-Disposition"] = content_disposition(report.title, report.date)
+    response["Cache-Control"] = "no-store, private"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def _unreadable(request: HttpRequest, report: Report, why: str) -> HttpResponse:
+    logger.error("Report %s could not be decrypted: %s", report.pk, why)
+    log_access(
+        request,
+        action=AccessLog.Action.ALERT,
+        object_type="report",
+        object_id=report.pk,
+        detail=f"undecryptable: {why}",
+    )
+    return render(request, "records/report_unreadable.html", {"report": report}, status=500)
+
+
+# --- Staff: search, patients ---------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET)
+    query = form.cleaned_data["q"] if form.is_valid() else ""
+    clients = list(Client.objects.search(query).prefetch_related("patients")[:25]) if query else []
+    patients = list(Patient.objects.search(query).prefetch_related("clients")[:25]) if query else []
+    context = {"form": form, "q": query, "clients": clients, "patients": patients}
+    template = "records/search.html#results" if request.htmx else "records/search.html"
+    return render(request, template, context)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def patient_new(request: HttpRequest) -> HttpResponse:
+    client = None
+    client_pk = request.GET.get("client") or request.POST.get("client")
+    if client_pk and str(client_pk).isdigit():
+        client = Client.objects.filter(pk=client_pk).first()
+    form = PatientForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        patient = services.create_patient(
+            patient=form.save(commit=False), client=client, role=Guardianship.Role.OWNER
+        )
+        messages.success(request, _("Patient record created."))
+        return redirect("records:staff_patient", pk=patient.pk)
+    return render(request, "records/patient_form.html", {"form": form, "client": client})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    form = PatientForm(request.POST or None, request.FILES or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The patient's details are saved."))
+        return redirect("records:staff_patient", pk=patient.pk)
+    return render(request, "records/patient_form.html", {"form": form, "patient": patient})
+
+
+@staff_required
+@require_POST
+def patient_link(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    form = LinkClientForm(request.POST)
+    if form.is_valid():
+        services.link_client(
+            patient=patient, client=form.cleaned_data["client"], role=form.cleaned_data["role"]
+        )
+        messages.success(request, _("Client linked."))
+    else:
+        messages.error(request, _("Choose a client to link."))
+    return redirect("records:staff_patient", pk=patient.pk)
+
+
+def _staff_page_context(request: HttpRequest, patient: Patient, **forms) -> dict:
+    today = clinic_today()
+    kind = _kind_filter(request)
+    context = {
+        "patient": patient,
+        "kind": kind,
+        "kinds": EntryKind.choices,
+        "entries": HistoryEntry.objects.timeline(patient, kind),
+        "links": patient.guardianships.select_related("client"),
+        "care": CareDue.objects.pending().filter(patient=patient),
+        "chart": weight_chart(list(patient.weights.all())),
+        "reports": patient.reports.select_related("author"),
+        "corrections": patient.corrections.filter(resolved_at=None).select_related("client"),
+        "today": today,
+        "entry_form": EntryForm(initial={"date": today}),
+        "vaccination_form": _vaccination_form(patient, today),
+        "treatment_form": TreatmentForm(initial={"start": today}),
+        "weight_form": WeightForm(initial={"date": today}),
+        "upload_form": ReportUploadForm(initial={"date": today}),
+        "write_form": ReportWriteForm(initial={"date": today}),
+        "link_form": LinkClientForm(),
+    }
+    context.update(forms)
+    return context
+
+
+@staff_required
+@require_GET
+def staff_patient(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    log_access(request, action=AccessLog.Action.VIEW, object_type="patient", object_id=patient.pk)
+    context = _staff_page_context(request, patient)
+    if request.htmx and request.GET.get("part") == "timeline":
+        return render(request, "records/staff_patient.html#timeline", context)
+    return render(request, "records/staff_patient.html", context)
+
+
+def _vaccination_form(patient: Patient, today, data=None) -> VaccinationForm:
+    """The form with the next injection proposed from the protocol for the chosen vaccine."""
+    form = VaccinationForm(data, patient=patient, initial={"date": today})
+    if data is None:
+        choices = form.fields["vaccine"].choices
+        code = choices[0][0] if choices else ""
+        form.initial.update(vaccine=code, next_due=_proposed_due(patient, code, today))
+    return form
+
+
+def _proposed_due(patient: Patient, code: str, given_on):
+    protocol = vaccine(patient.species, code)
+    if protocol is None or given_on is None:
+        return None
+    doses_before = Vaccination.objects.filter(
+        entry__patient=patient, vaccine=code, entry__date__lt=given_on
+    ).count()
+    return protocol.next_due(given_on, doses_before=doses_before)
+
+
+def _added(request: HttpRequest, patient: Patient, message: str) -> HttpResponse:
+    messages.success(request, message)
+    url = reverse("records:staff_patient", args=[patient.pk])
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _form_again(request: HttpRequest, patient: Patient, part: str, **forms) -> HttpResponse:
+    context = _staff_page_context(request, patient, **forms)
+    template = (
+        f"records/staff_patient.html#{part}" if request.htmx else "records/staff_patient.html"
+    )
+    return render(request, template, context, status=200 if request.htmx else 400)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def add_vaccination(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    if request.method == "GET":
+        # htmx asks again when the vaccine or the date changes: propose the next due date.
+        # The form comes back unbound (no errors shown while the vet is still choosing).
+        probe = VaccinationForm(request.GET, patient=patient)
+        probe.is_valid()
+        initial = request.GET.dict()
+        given_on = probe.cleaned_data.get("date")
+        initial["next_due"] = _proposed_due(patient, initial.get("vaccine", ""), given_on)
+        form = VaccinationForm(patient=patient, initial=initial)
+        context = {"patient": patient, "vaccination_form": form}
+        return render(request, "records/staff_patient.html#vaccination", context)
+    form = VaccinationForm(request.POST, patient=patient)
+    if not form.is_valid():
+        return _form_again(request, patient, "vaccination", vaccination_form=form)
+    data = form.cleaned_data
+    next_due = data["next_due"] or _proposed_due(patient, data["vaccine"], data["date"])
+    services.record_vaccination(
+        patient=patient,
+        practitioner=request.user,
+        vaccine=data["vaccine"],
+        batch=data["batch"],
+        on=data["date"],
+        next_due=next_due,
+        title=_("Vaccination: %(vaccine)s")
+        % {"vaccine": Vaccination(vaccine=data["vaccine"]).label(patient.species)},
+        summary=data["summary"],
+        internal_notes=data["internal_notes"],
+    )
+    return _added(request, patient, _("Vaccination recorded."))
+
+
+@staff_required
+@require_POST
+def add_entry(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    form = EntryForm(request.POST)
+    if not form.is_valid():
+        return _form_again(request, patient, "entry", entry_form=form)
+    data = form.cleaned_data
+    services.record_entry(
+        patient=patient,
+        practitioner=request.user,
+        kind=data["kind"],
+        on=data["date"],
+        title=data["title"],
+        summary=data["summary"],
+        internal_notes=data["internal_notes"],
+        next_checkup=data["next_checkup"],
+    )
+    return _added(request, patient, _("Added to the history."))
+
+
+@staff_required
+@require_POST
+def add_treatment(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    form = TreatmentForm(request.POST)
+    if not form.is_valid():
+        return _form_again(request, patient, "treatment", treatment_form=form)
+    data = form.cleaned_data
+    services.record_treatment(
+        patient=patient,
+        practitioner=request.user,
+        drug=data["drug"],
+        dose=data["dose"],
+        start=data["start"],
+        end=data["end"],
+        antiparasitic=data["antiparasitic"],
+        summary=data["summary"],
+        internal_notes=data["internal_notes"],
+    )
+    return _added(request, patient, _("Treatment recorded."))
+
+
+@staff_required
+@require_POST
+def add_weight(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    form = WeightForm(request.POST)
+    if not form.is_valid():
+        return _form_again(request, patient, "weight", weight_form=form)
+    services.record_weight(
+        patient=patient, by=request.user, on=form.cleaned_data["date"], kg=form.cleaned_data["kg"]
+    )
+    return _added(request, patient, _("Weight recorded."))
+
+
+@staff_required
+@require_POST
+def upload_report(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    form = ReportUploadForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _form_again(request, patient, "upload", upload_form=form)
+    data = form.cleaned_data
+    services.store_report(
+        patient=patient,
+        author=request.user,
+        title=data["title"],
+        on=data["date"],
+        source=Report.Source.UPLOAD,
+        chunks=data["file"].chunks(),
+    )
+    return _added(request, patient, _("Report saved as a draft: publish it to share it."))
+
+
+@staff_required
+@require_POST
+def write_report(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = patient_for_staff(request, pk)
+    form = ReportWriteForm(request.POST)
+    if not form.is_valid():
+        return _form_again(request, patient, "write", write_form=form)
+    data = form.cleaned_data
+    services.write_report(
+        patient=patient,
+        author=request.user,
+        title=data["title"],
+        on=data["date"],
+        summary=data["summary"],
+    )
+    return _added(request, patient, _("Report saved as a draft: publish it to share it."))
+
+
+@staff_required
+@require_POST
+def publish_report(request: HttpRequest, pk: int) -> HttpResponse:
+    report = report_for_staff(request, pk)
+    if services.publish_report(report=report, by=request.user):
+        messages.success(request, _("Published: the owners are told a new document is there."))
+    else:
+        messages.info(request, _("This report was already published."))
+    return redirect("records:staff_patient", pk=report.patient_id)
+
+
+@staff_required
+@require_POST
+def delete_report(request: HttpRequest, pk: int) -> HttpResponse:
+    report = report_for_staff(request, pk)
+    if services.delete_draft(report=report):
+        messages.success(request, _("Draft deleted."))
+    else:
+        messages.error(request, _("A published report stays in the record."))
+    return redirect("records:staff_patient", pk=report.patient_id)
+
+
+@staff_required
+@require_POST
+def resolve_correction(request: HttpRequest, pk: int) -> HttpResponse:
+    correction = correction_for_staff(pk)
+    services.resolve_correction(correction=correction, by=request.user)
+    messages.success(request, _("Marked as handled."))
+    return redirect("records:staff_patient", pk=correction.patient_id)
