@@ -1,0 +1,292 @@
+"""The outbox: every message is a row before it is sent, plus clients' preferences and consent.
+
+A row's `idempotency_key` is unique, so planning the same message twice (a retried request, two
+callers, a re-run after a crash) finds the existing row instead of making a second one, and a
+row is sent only by the worker that moved it from *scheduled* to *sending* with a conditional
+UPDATE (see `services.dispatch`).
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Client
+
+
+class Channel(models.TextChoices):
+    SMS = "sms", _("Text message")
+    EMAIL = "email", _("E-mail")
+
+
+class Purpose(models.TextChoices):
+    SERVICE = "service", _("Service")
+    MARKETING = "marketing", _("Marketing")
+
+
+class Kind(models.TextChoices):
+    APPOINTMENT_CONFIRMED = "appointment_confirmed", _("Appointment confirmed")
+    APPOINTMENT_REMINDER = "appointment_reminder", _("Appointment reminder")
+    APPOINTMENT_MOVED = "appointment_moved", _("Appointment moved")
+    APPOINTMENT_CANCELLED = "appointment_cancelled", _("Appointment cancelled")
+    CARE_REMINDER = "care_reminder", _("Care reminder")
+    DOCUMENT_AVAILABLE = "document_available", _("New document")
+    NEW_MESSAGE = "new_message", _("New message")
+    WAITLIST_OFFER = "waitlist_offer", _("Waiting-list offer")
+    CAMPAIGN = "campaign", _("Campaign")
+
+
+class Topic(models.TextChoices):
+    """What a client chooses channels for: several kinds share one topic."""
+
+    APPOINTMENTS = "appointments", _("Appointments (confirmations and reminders)")
+    CARE = "care", _("Care reminders (vaccinations, treatments)")
+    DOCUMENTS = "documents", _("New documents")
+    MESSAGES = "messages", _("New messages from the clinic")
+    WAITLIST = "waitlist", _("Slots that open up (waiting list)")
+
+
+KIND_TOPIC: dict[str, str] = {
+    Kind.APPOINTMENT_CONFIRMED: Topic.APPOINTMENTS,
+    Kind.APPOINTMENT_REMINDER: Topic.APPOINTMENTS,
+    Kind.APPOINTMENT_MOVED: Topic.APPOINTMENTS,
+    Kind.APPOINTMENT_CANCELLED: Topic.APPOINTMENTS,
+    Kind.CARE_REMINDER: Topic.CARE,
+    Kind.DOCUMENT_AVAILABLE: Topic.DOCUMENTS,
+    Kind.NEW_MESSAGE: Topic.MESSAGES,
+    Kind.WAITLIST_OFFER: Topic.WAITLIST,
+}
+
+# Until a client says otherwise: e-mail for everything, text messages where a text helps most
+# (a reminder the day before, a slot that will not wait).
+DEFAULT_CHANNELS: dict[str, list[str]] = {
+    Topic.APPOINTMENTS: [Channel.EMAIL, Channel.SMS],
+    Topic.CARE: [Channel.EMAIL],
+    Topic.DOCUMENTS: [Channel.EMAIL],
+    Topic.MESSAGES: [Channel.EMAIL],
+    Topic.WAITLIST: [Channel.EMAIL, Channel.SMS],
+}
+
+# Kinds counted by (and held back by) the weekly cap. Appointment messages answer something the
+# client did (booked, or was booked), so they are never capped.
+CAPPED_KINDS = frozenset(
+    {
+        Kind.CARE_REMINDER,
+        Kind.DOCUMENT_AVAILABLE,
+        Kind.NEW_MESSAGE,
+        Kind.WAITLIST_OFFER,
+        Kind.CAMPAIGN,
+    }
+)
+
+
+class Status(models.TextChoices):
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+    SUPPRESSED = "suppressed", _("Suppressed")
+
+
+PENDING = (Status.SCHEDULED, Status.SENDING)
+FINAL = (Status.SENT, Status.DELIVERED, Status.FAILED, Status.CANCELLED, Status.SUPPRESSED)
+
+
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def pending(self) -> "NotificationQuerySet":
+        return self.filter(status=Status.SCHEDULED)
+
+    def for_subject(self, subject_type: str, subject_id: int) -> "NotificationQuerySet":
+        return self.filter(subject_type=subject_type, subject_id=subject_id)
+
+    def sms_sent_between(self, start, end) -> "NotificationQuerySet":
+        return self.filter(
+            channel=Channel.SMS,
+            status__in=(Status.SENT, Status.DELIVERED),
+            sent_at__gte=start,
+            sent_at__lt=end,
+        )
+
+
+class Notification(models.Model):
+    """One message to one person on one channel."""
+
+    client = models.ForeignKey(
+        Client, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("client")
+    )
+    recipient = models.CharField(_("recipient"), max_length=254, blank=True)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    purpose = models.CharField(
+        _("purpose"), max_length=16, choices=Purpose.choices, default=Purpose.SERVICE
+    )
+    urgent = models.BooleanField(_("urgent"), default=False)
+    language = models.CharField(max_length=8, default="fr")
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("message"))
+    html = models.TextField(blank=True)
+    ics = models.TextField(blank=True)
+    segments = models.PositiveSmallIntegerField(_("SMS parts"), default=0)
+    scheduled_at = models.DateTimeField(_("scheduled for"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.SCHEDULED
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    provider_id = models.CharField(_("provider id"), max_length=120, blank=True, db_index=True)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    # What the message is about, asked again just before sending (notifications.contracts).
+    subject_type = models.CharField(max_length=32, blank=True)
+    subject_id = models.BigIntegerField(null=True, blank=True)
+    subject_version = models.IntegerField(default=0)
+    # Messages that replace each other (a care reminder's key from records).
+    group_key = models.CharField(max_length=160, blank=True, db_index=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        ordering = ["-scheduled_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "scheduled_at"], name="notif_status_due"),
+            models.Index(fields=["client", "-scheduled_at"], name="notif_client_recent"),
+            models.Index(fields=["subject_type", "subject_id"], name="notif_subject"),
+            models.Index(fields=["channel", "sent_at"], name="notif_channel_sent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.channel} → {self.recipient} ({self.status})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+
+class NotificationEvent(models.Model):
+    """A message's history: each change of status, with why."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.status}"
+
+
+class Preference(models.Model):
+    """A client's choices. Marketing is opt-in (never pre-ticked); service messages opt-out."""
+
+    client = models.OneToOneField(
+        Client, on_delete=models.CASCADE, related_name="notification_preference"
+    )
+    channels = models.JSONField(default=dict)  # topic -> ["email", "sms"]
+    marketing_opt_in = models.BooleanField(_("news and prevention campaigns"), default=False)
+    service_opt_out = models.BooleanField(_("no reminders at all"), default=False)
+    phone_verified = models.BooleanField(_("mobile number checked"), default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"preferences of {self.client_id}"
+
+    def channels_for(self, topic: str) -> list[str]:
+        chosen = self.channels.get(topic)
+        return list(DEFAULT_CHANNELS.get(topic, [Channel.EMAIL]) if chosen is None else chosen)
+
+
+class PreferenceChangeQuerySet(models.QuerySet["PreferenceChange"]):
+    def update(self, **kwargs):
+        raise PermissionError("The consent journal is append-only.")
+
+    def delete(self):
+        raise PermissionError("The consent journal is append-only.")
+
+
+class PreferenceChange(models.Model):
+    """The consent journal: who changed what, when and how. Append-only (proof of consent)."""
+
+    class How(models.TextChoices):
+        CLIENT_PAGE = "client_page", _("preferences page")
+        STAFF = "staff", _("by the clinic")
+        UNSUBSCRIBE_LINK = "unsubscribe_link", _("unsubscribe link")
+        SYSTEM = "system", _("automatic")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    how = models.CharField(max_length=20, choices=How.choices)
+    what = models.CharField(max_length=80)
+    old_value = models.CharField(max_length=200, blank=True)
+    new_value = models.CharField(max_length=200, blank=True)
+
+    objects = PreferenceChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.what}: {self.old_value} → {self.new_value}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise PermissionError("The consent journal is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The consent journal is append-only.")
+
+
+class MessageTemplate(models.Model):
+    """A clinic's own wording for one kind, channel and language (the default is in code)."""
+
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
+    subject = models.CharField(_("subject"), max_length=200, blank=True)
+    body = models.TextField(_("text"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "channel", "language"], name="notif_one_template_per_slot"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.channel}/{self.language}"
+
+
+class Campaign(models.Model):
+    """A news or prevention e-mail from a manager, sent only to clients who opted in."""
+
+    title = models.CharField(_("title"), max_length=120)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    recipients = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -1,5 +1,24 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from notifications import views
 
 app_name = "notifications"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("preferences/", views.preferences, name="preferences"),
+    path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("webhooks/sms/", views.sms_receipt, name="sms_receipt"),
+    path("staff/", views.outbox, name="outbox"),
+    path("staff/<int:pk>/", views.detail, name="detail"),
+    path("staff/<int:pk>/resend/", views.resend, name="resend"),
+    path("staff/clients/<int:pk>/", views.client_history, name="client_history"),
+    path("staff/clients/<int:pk>/phone/", views.client_phone, name="client_phone"),
+    path("staff/templates/", views.templates, name="templates"),
+    path(
+        "staff/templates/<str:kind>/<str:channel>/<str:language>/",
+        views.template_edit,
+        name="template_edit",
+    ),
+    path("staff/campaigns/", views.campaigns, name="campaigns"),
+    path("staff/campaigns/<int:pk>/send/", views.campaign_send, name="campaign_send"),
+]
