@@ -41,3 +41,26 @@ def hours_unknown():
     hours.set_opening_provider(None)
     yield hours
     hours.set_opening_provider(saved)
+
+
+@pytest.fixture
+def clearable_access_log(transactional_db):
+    """Lets the end-of-test flush empty the append-only access log (transactional tests only).
+
+    Set up after `transactional_db`, so torn down before its flush: the triggers are dropped,
+    the rows deleted and the triggers put back, exactly as the migration writes them.
+    """
+    from django.db import connection
+
+    yield
+    migration = importlib.import_module("portal.migrations.0002_access_log_append_only")
+    drop, create = {
+        "sqlite": (migration.SQLITE_REVERSE, migration.SQLITE),
+        "postgresql": (migration.POSTGRES_REVERSE, migration.POSTGRES),
+    }.get(connection.vendor, ([], []))
+    with connection.cursor() as cursor:
+        for statement in drop:
+            cursor.execute(statement)
+        cursor.execute("DELETE FROM portal_accesslog")
+        for statement in create:
+            cursor.execute(statement)
