@@ -54,6 +54,7 @@ from records.models import (
     Report,
     Vaccination,
 )
+from records.overview import overview_for
 from records.protocols import vaccine
 
 logger = logging.getLogger(__name__)
@@ -109,10 +110,11 @@ def animal(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if request.htmx:
         return render(request, "records/animal.html#timeline", context)
+    overview = overview_for(patient, with_reports=link.sees_documents)
     context.update(
-        care=with_booking(CareDue.objects.pending().filter(patient=patient)),
-        chart=weight_chart(list(patient.weights.all())),
-        reports=Report.objects.published().filter(patient=patient) if link.sees_documents else [],
+        care=with_booking(overview.care),
+        chart=weight_chart(overview.weights),
+        reports=overview.reports,
         correction_form=CorrectionForm(),
         today=clinic_today(),
     )
@@ -277,7 +279,7 @@ def _staff_page_context(request: HttpRequest, patient: Patient, **forms) -> dict
         "kinds": EntryKind.choices,
         "entries": HistoryEntry.objects.timeline(patient, kind),
         "links": patient.guardianships.select_related("client"),
-        "care": CareDue.objects.pending().filter(patient=patient),
+        "care": CareDue.objects.pending().filter(patient=patient).select_related("patient"),
         "chart": weight_chart(list(patient.weights.all())),
         "reports": patient.reports.select_related("author"),
         "corrections": patient.corrections.filter(resolved_at=None).select_related("client"),
