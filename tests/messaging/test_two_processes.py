@@ -1,0 +1,60 @@
+"""Two real daphne processes sharing conversations through channels_redis."""
+
+import asyncio
+import json
+
+import pytest
+from django.conf import settings
+
+from tests.messaging import servers
+from tests.messaging.wsclient import WsClient
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def two_daphnes(tmp_path):
+    redis_url = settings.CACHES["default"]["LOCATION"]  # this worker's own Redis database
+    env = servers.server_env(
+        tmp_path, redis_url=redis_url, extra={"ACCUEIL_CHANNELS_PREFIX": f"two-{tmp_path.name}"}
+    )
+    pairs = servers.prepare(env, 1)
+    ports = [servers.free_port(), servers.free_port()]
+    processes = [servers.start_daphne(env, port) for port in ports]
+    yield ports, pairs[0]
+    for process in processes:
+        servers.stop(process)
+
+
+async def _open(port: int, path: str, cookie: str) -> WsClient:
+    ws = await WsClient.connect("127.0.0.1", port, path, cookie=cookie)
+    await ws.send(json.dumps({"type": "hello", "last_seq": 1}))
+    return ws
+
+
+async def _until(ws: WsClient, needle: str) -> str:
+    for _ in range(6):
+        frame = await ws.recv(timeout=10)
+        if needle in frame:
+            return frame
+    raise AssertionError(f"{needle!r} never came")
+
+
+def test_a_client_on_one_process_and_a_vet_on_the_other_talk_live(two_daphnes):
+    (port_a, port_b), pair = two_daphnes
+    path = f"/ws/conversations/{pair['conversation']}/"
+
+    async def talk() -> tuple[str, str]:
+        client = await _open(port_a, path, pair["client_cookie"])
+        vet = await _open(port_b, path, pair["vet_cookie"])
+        await client.send(json.dumps({"type": "message", "body": "Bonjour de A"}))
+        at_vet = await _until(vet, "Bonjour de A")
+        await vet.send(json.dumps({"type": "message", "body": "Réponse de B"}))
+        at_client = await _until(client, "Réponse de B")
+        await client.close()
+        await vet.close()
+        return at_vet, at_client
+
+    at_vet, at_client = asyncio.run(talk())
+    assert "Bonjour de A" in at_vet
+    assert "Réponse de B" in at_client
