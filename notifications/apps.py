@@ -1,7 +1,35 @@
 from django.apps import AppConfig
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications")
+
+    def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from notifications.models import Notification, Status
+        from notifications.services import month_sms_usage
+        from portal.dashboard import Panel
+
+        if staff:
+            failed = Notification.objects.filter(
+                status=Status.FAILED, scheduled_at__gte=timezone.now() - timedelta(days=7)
+            ).count()
+            return [
+                Panel(
+                    "notifications/panels/staff.html",
+                    order=60,
+                    context={"usage": month_sms_usage(), "failed": failed},
+                )
+            ]
+        return [Panel("notifications/panels/client.html", order=80)]
+
+    def seed_demo(self, demo) -> None:
+        from notifications.seed import seed_notifications
+
+        seed_notifications(demo)

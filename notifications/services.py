@@ -25,6 +25,7 @@ import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import phonenumbers
 from django.conf import settings
@@ -879,10 +880,12 @@ def month_sms_usage(*, now: datetime | None = None) -> dict[str, object]:
         count=Count("pk"), segments=Sum("segments")
     )
     segments = totals["segments"] or 0
+    cents = segments * settings.NOTIFICATIONS_SMS_CENTS_PER_SEGMENT
     return {
         "count": totals["count"],
         "segments": segments,
-        "cost_cents": segments * settings.NOTIFICATIONS_SMS_CENTS_PER_SEGMENT,
+        "cost_cents": cents,
+        "cost": Decimal(cents) / 100,
     }
 
 

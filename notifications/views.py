@@ -1,7 +1,363 @@
-def _stub(*a, **k):
-    raise NotImplementedError
+"""Notifications pages: a client's preferences, the unsubscribe link, the provider's receipts,
+and the staff's outbox, client history, templates and campaigns."""
+
+import json
+import logging
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from notifications import services
+from notifications.backends import receipt_signature_ok
+from notifications.forms import (
+    LANGUAGE_CODES,
+    CampaignForm,
+    OutboxFilterForm,
+    PreferencesForm,
+    TemplateForm,
+)
+from notifications.messages import (
+    MEDICAL_FIELDS,
+    TEMPLATED_KINDS,
+    VARIABLES,
+    default_wording,
+    render_string,
+    sms_context,
+    with_sender,
+)
+from notifications.models import (
+    Campaign,
+    Channel,
+    Kind,
+    MessageTemplate,
+    Notification,
+    PreferenceChange,
+)
+from notifications.segments import count_segments
+from portal.access import (
+    client_for_staff,
+    client_of,
+    client_required,
+    manager_required,
+    staff_required,
+)
+from portal.lib.links import LinkError, LinkExpired, read_token
+from portal.models import Client, Clinic
+
+log = logging.getLogger(__name__)
 
 
-preferences = unsubscribe = sms_receipt = outbox = detail = resend = client_history = (
-    client_phone
-) = templates = template_edit = campaigns = campaign_send = _stub
+# --- Clients ---------------------------------------------------------------------------------
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    client = client_of(request.user)
+    preference = services.preference_for(client)
+    form = PreferencesForm(request.POST or None, preference=preference)
+    if request.method == "POST" and form.is_valid():
+        changes = services.change_preferences(
+            client=client,
+            by=request.user,
+            how=PreferenceChange.How.CLIENT_PAGE,
+            channels=form.channels(),
+            marketing_opt_in=form.cleaned_data["marketing_opt_in"],
+            service_opt_out=form.cleaned_data["service_opt_out"],
+        )
+        if changes:
+            messages.success(request, _("Your choices are saved."))
+        else:
+            messages.info(request, _("Nothing changed."))
+        return redirect("notifications:preferences")
+    journal = PreferenceChange.objects.filter(client=client).select_related("by")[:20]
+    return render(
+        request,
+        "notifications/preferences.html",
+        {"form": form, "journal": journal, "client": client, "preference": preference},
+    )
+
+
+@csrf_exempt  # the signed token is the credential; mail clients' one-click POST has no cookie
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """One click, no login: GET shows a button (link scanners must not unsubscribe anyone),
+    POST (ours, or a mail client's RFC 8058 one-click) withdraws marketing consent."""
+    try:
+        payload = read_token(services.UNSUBSCRIBE_PURPOSE, token)
+    except LinkExpired:
+        return render(request, "notifications/unsubscribe.html", {"state": "expired"}, status=410)
+    except LinkError:
+        return render(request, "notifications/unsubscribe.html", {"state": "invalid"}, status=400)
+    client = Client.objects.filter(pk=payload.get("c")).first()
+    if client is None:
+        return render(request, "notifications/unsubscribe.html", {"state": "invalid"}, status=400)
+    if request.method == "POST":
+        changed = services.unsubscribe(client=client)
+        state = "done" if changed else "already"
+    else:
+        state = "ask" if services.preference_for(client).marketing_opt_in else "already"
+    return render(request, "notifications/unsubscribe.html", {"state": state, "token": token})
+
+
+@csrf_exempt  # called by the SMS provider, authenticated by the body's HMAC signature
+@require_POST
+def sms_receipt(request: HttpRequest) -> HttpResponse:
+    """A delivery receipt: {"id": provider id, "status": "delivered"|"failed", "error": ...},
+    signed with HMAC-SHA256 of the raw body in X-Signature. A bad signature changes nothing."""
+    from django.conf import settings
+
+    body = request.body
+    signature = request.headers.get("X-Signature", "")
+    if not receipt_signature_ok(body, signature, settings.NOTIFICATIONS_SMS_WEBHOOK_SECRET):
+        log.warning("SMS receipt with a bad signature from %s", request.META.get("REMOTE_ADDR"))
+        return HttpResponse(status=403)
+    try:
+        receipt = json.loads(body)
+        provider_id, state = str(receipt["id"]), str(receipt["status"])
+    except (ValueError, KeyError, TypeError):
+        return HttpResponse(status=400)
+    applied = services.record_receipt(
+        provider_id=provider_id, state=state, detail=str(receipt.get("error", ""))[:200]
+    )
+    # 200 either way: a receipt for a message we do not know is not worth the provider retrying.
+    return JsonResponse({"applied": applied})
+
+
+# --- Staff ---------------------------------------------------------------------------------------
+
+
+@staff_required
+@require_GET
+def outbox(request: HttpRequest) -> HttpResponse:
+    form = OutboxFilterForm(request.GET or None)
+    rows = form.filter(Notification.objects.select_related("client")).defer("body", "html", "ics")
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "usage": services.month_sms_usage(),
+    }
+    template = "notifications/outbox.html#results" if request.htmx else "notifications/outbox.html"
+    return render(request, template, context)
+
+
+def _notification_for_staff(pk: int) -> Notification:
+    try:
+        return Notification.objects.select_related("client").get(pk=pk)
+    except Notification.DoesNotExist:
+        raise Http404 from None
+
+
+@staff_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    row = _notification_for_staff(pk)
+    return render(request, "notifications/detail.html", {"row": row, "events": row.events.all()})
+
+
+@staff_required
+@require_POST
+def resend(request: HttpRequest, pk: int) -> HttpResponse:
+    row = _notification_for_staff(pk)
+    if not row.is_final:
+        messages.error(request, _("This message has not been sent yet: wait for it."))
+        return redirect("notifications:detail", pk=row.pk)
+    copy = services.resend(notification=row, by=request.user)
+    messages.success(request, _("A copy is on its way."))
+    return redirect("notifications:detail", pk=copy.pk)
+
+
+@staff_required
+@require_GET
+def client_history(request: HttpRequest, pk: int) -> HttpResponse:
+    client = client_for_staff(pk)
+    rows = Notification.objects.filter(client=client).defer("body", "html", "ics")[:100]
+    journal = PreferenceChange.objects.filter(client=client).select_related("by")[:50]
+    preference = services.preference_for(client)
+    topics = [(topic, preference.channels_for(topic)) for topic in _topics()]
+    return render(
+        request,
+        "notifications/client_history.html",
+        {
+            "client": client,
+            "rows": rows,
+            "journal": journal,
+            "preference": preference,
+            "topics": topics,
+        },
+    )
+
+
+def _topics():
+    from notifications.models import Topic
+
+    return list(Topic)
+
+
+@staff_required
+@require_POST
+def client_phone(request: HttpRequest, pk: int) -> HttpResponse:
+    """The team checked the mobile number with the client (at the desk, on the phone)."""
+    client = client_for_staff(pk)
+    verified = request.POST.get("phone_verified") == "1"
+    services.change_preferences(
+        client=client, by=request.user, how=PreferenceChange.How.STAFF, phone_verified=verified
+    )
+    messages.success(request, _("Saved."))
+    return redirect("notifications:client_history", pk=client.pk)
+
+
+@manager_required
+@require_GET
+def templates(request: HttpRequest) -> HttpResponse:
+    own = set(MessageTemplate.objects.values_list("kind", "channel", "language"))
+    rows = []
+    for kind in TEMPLATED_KINDS:
+        cells = []
+        for channel in Channel:
+            for language in LANGUAGE_CODES:
+                cells.append((channel, language, (kind, channel, language) in own))
+        rows.append((Kind(kind), cells))
+    return render(
+        request, "notifications/templates.html", {"rows": rows, "usage": services.month_sms_usage()}
+    )
+
+
+SAMPLE = {
+    "first_name": "Camille",
+    "patient_name": "Filou",
+    "service_name": "Vaccination",
+    "care_kind": "vaccination",
+    "practitioner_name": "Dr Dubois",
+    "date": "vendredi 27 novembre",
+    "day": "demain",
+    "time": "15:30",
+    "due_date": "mercredi 20 janvier",
+    "expires": "mercredi 25 novembre 12:00",
+    "site_name": "Tilleuls",
+    "site_address": "12 avenue des Tilleuls",
+    "confirm_url": "https://clinic.example/r/Ab3dE5fG7h/",
+    "cancel_url": "https://clinic.example/r/Ab3dE5fG7h/",
+    "move_url": "https://clinic.example/r/Ab3dE5fG7h/",
+    "booking_url": "https://clinic.example/booking/",
+    "claim_url": "https://clinic.example/w/Ab3dE5fG7h/",
+    "base_url": "https://clinic.example/",
+    "by_clinic": True,
+}
+
+
+def _preview(body: str, clinic: Clinic) -> dict[str, object]:
+    """The template rendered with sample values, as a text message, and its parts."""
+    sender = services.sms_sender(clinic)
+    context = sms_context(dict(SAMPLE, clinic=clinic.name, sender=sender))
+    try:
+        text = with_sender(" ".join(render_string(body, context).split()), sender)
+    except Exception:  # a half-typed tag: show the raw text's count meanwhile
+        text = body
+    return {"text": text, "count": count_segments(text)}
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def template_edit(request: HttpRequest, kind: str, channel: str, language: str) -> HttpResponse:
+    if (
+        kind not in TEMPLATED_KINDS
+        or channel not in Channel.values
+        or language not in LANGUAGE_CODES
+    ):
+        raise Http404
+    clinic = Clinic.current()
+    own = MessageTemplate.objects.filter(kind=kind, channel=channel, language=language).first()
+    subject, body = (own.subject, own.body) if own else default_wording(kind, channel, language)
+    if request.htmx and request.method == "POST":
+        preview = _preview(request.POST.get("body", ""), clinic)
+        return render(request, "notifications/template_edit.html#segments", preview)
+    if request.method == "POST" and "reset" in request.POST:
+        if own is not None:
+            own.delete()
+        messages.success(request, _("Back to the default wording."))
+        return redirect(
+            "notifications:template_edit", kind=kind, channel=channel, language=language
+        )
+    form = TemplateForm(
+        request.POST or None, channel=channel, initial={"subject": subject, "body": body}
+    )
+    if request.method == "POST" and form.is_valid():
+        MessageTemplate.objects.update_or_create(
+            kind=kind,
+            channel=channel,
+            language=language,
+            defaults={
+                "subject": form.cleaned_data.get("subject", ""),
+                "body": form.cleaned_data["body"],
+                "updated_by": request.user,
+            },
+        )
+        messages.success(request, _("The clinic's wording is saved."))
+        return redirect(
+            "notifications:template_edit", kind=kind, channel=channel, language=language
+        )
+    current = form["body"].value() or ""
+    return render(
+        request,
+        "notifications/template_edit.html",
+        {
+            "form": form,
+            "kind": Kind(kind),
+            "channel": Channel(channel),
+            "language": language,
+            "own": own,
+            "variables": [
+                name
+                for name in VARIABLES[kind]
+                if channel == Channel.EMAIL or name not in MEDICAL_FIELDS
+            ],
+            **(_preview(current, clinic) if channel == Channel.SMS else {}),
+        },
+    )
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def campaigns(request: HttpRequest) -> HttpResponse:
+    form = CampaignForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        campaign = form.save(commit=False)
+        campaign.created_by = request.user
+        campaign.save()
+        messages.success(request, _("Draft saved. Check it, then send it."))
+        return redirect("notifications:campaigns")
+    return render(
+        request,
+        "notifications/campaigns.html",
+        {
+            "form": form,
+            "campaigns": Campaign.objects.all()[:50],
+            "audience": services.campaign_audience().count(),
+            "now": timezone.now(),
+        },
+    )
+
+
+@manager_required
+@require_POST
+def campaign_send(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    count = services.send_campaign(campaign=campaign, by=request.user)
+    if count:
+        messages.success(
+            request, _("Queued for %(count)d clients who asked for news.") % {"count": count}
+        )
+    else:
+        messages.info(request, _("This campaign was already sent, or nobody opted in."))
+    return redirect("notifications:campaigns")
