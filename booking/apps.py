@@ -7,10 +7,20 @@ class BookingConfig(AppConfig):
     name = "booking"
     verbose_name = _("Booking")
 
-    def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
-        from portal.dashboard import Panel
+    def ready(self) -> None:
+        from booking.services import next_opening, still_valid
+        from notifications.contracts import register_subject_checker
+        from portal.lib.hours import set_opening_provider
 
-        template = (
-            "booking/panels/staff_agenda.html" if staff else "booking/panels/client_next.html"
-        )
-        return [Panel(template, order=10)]
+        register_subject_checker("appointment", still_valid)
+        set_opening_provider(next_opening)
+
+    def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
+        from booking.panels import client_panel, staff_panel
+
+        return [staff_panel(request) if staff else client_panel(request)]
+
+    def seed_demo(self, demo) -> None:
+        from booking.seed import seed_booking
+
+        seed_booking(demo)

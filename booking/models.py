@@ -1,0 +1,422 @@
+"""Booking: practitioners, services, opening hours, closures, time off and appointments.
+
+Opening hours are wall-clock times in the clinic's zone (how staff think about them); every
+instant (appointments, time off) is stored in UTC. `booking.availability` turns these rows into
+free slots; `booking.services` is the only place that writes appointments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from portal.models import Client, Site
+from records.models import Patient, Species
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, _("Monday")
+    TUESDAY = 1, _("Tuesday")
+    WEDNESDAY = 2, _("Wednesday")
+    THURSDAY = 3, _("Thursday")
+    FRIDAY = 4, _("Friday")
+    SATURDAY = 5, _("Saturday")
+    SUNDAY = 6, _("Sunday")
+
+
+class BookingRules(models.Model):
+    """The clinic's booking policy: one row, edited by a manager."""
+
+    horizon_days = models.PositiveSmallIntegerField(
+        _("how far ahead clients may book (days)"), default=60
+    )
+    min_notice_minutes = models.PositiveIntegerField(
+        _("minimum notice before a slot (minutes)"), default=120
+    )
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        _("slot step (minutes)"),
+        default=15,
+        help_text=_("Slots start every so many minutes within opening hours."),
+    )
+    cutoff_hours = models.PositiveSmallIntegerField(
+        _("clients may cancel or move until (hours before)"), default=24
+    )
+    max_upcoming = models.PositiveSmallIntegerField(
+        _("maximum upcoming appointments per client"), default=5
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    CACHE_KEY = "booking:rules:v1"
+
+    class Meta:
+        verbose_name = _("booking rules")
+        verbose_name_plural = _("booking rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(slot_step_minutes__gte=5), name="booking_rules_step_min"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(horizon_days__gte=1), name="booking_rules_horizon_min"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_upcoming__gte=1), name="booking_rules_upcoming_min"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Booking rules"))
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        cache.delete(self.CACHE_KEY)
+
+    @classmethod
+    def current(cls) -> BookingRules:
+        """The rules row, cached: every slot page reads it."""
+        rules = cache.get(cls.CACHE_KEY)
+        if rules is None:
+            rules = cls.objects.order_by("pk").first() or cls.objects.create()
+            cache.set(cls.CACHE_KEY, rules, 300)
+        return rules
+
+    @property
+    def horizon(self) -> timedelta:
+        return timedelta(days=self.horizon_days)
+
+    @property
+    def min_notice(self) -> timedelta:
+        return timedelta(minutes=self.min_notice_minutes)
+
+    @property
+    def step(self) -> timedelta:
+        return timedelta(minutes=self.slot_step_minutes)
+
+    @property
+    def cutoff(self) -> timedelta:
+        return timedelta(hours=self.cutoff_hours)
+
+
+class PractitionerQuerySet(models.QuerySet["Practitioner"]):
+    def active(self) -> PractitionerQuerySet:
+        return self.filter(is_active=True)
+
+
+class Practitioner(models.Model):
+    """Someone clients book with (a vet), working at one site."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="practitioner",
+    )
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="practitioners")
+    name = models.CharField(_("name"), max_length=150)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    objects = PractitionerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("practitioner")
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ServiceQuerySet(models.QuerySet["Service"]):
+    def active(self) -> ServiceQuerySet:
+        return self.filter(is_active=True)
+
+    def online(self) -> ServiceQuerySet:
+        return self.active().filter(online=True)
+
+    def for_species(self, species: str) -> ServiceQuerySet:
+        return self.filter(models.Q(species="") | models.Q(species=species))
+
+
+class Service(models.Model):
+    """What a client books: a duration, a trailing buffer, who performs it."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="services")
+    slug = models.SlugField(_("short name"), max_length=60, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    duration_minutes = models.PositiveSmallIntegerField(_("duration (minutes)"))
+    buffer_minutes = models.PositiveSmallIntegerField(
+        _("buffer after (minutes)"), default=0, help_text=_("Clean-up and notes time.")
+    )
+    online = models.BooleanField(_("clients may book it online"), default=True)
+    species = models.CharField(
+        _("only for species"), max_length=16, choices=Species.choices, blank=True
+    )
+    practitioners = models.ManyToManyField(
+        Practitioner, related_name="services", verbose_name=_("practitioners")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("service")
+        ordering = ["order", "name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_minutes__gte=5), name="booking_service_duration"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer(self) -> timedelta:
+        return timedelta(minutes=self.buffer_minutes)
+
+
+class WeeklyHours(models.Model):
+    """A recurring opening range of a practitioner, in the clinic's wall-clock time."""
+
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="weekly_hours"
+    )
+    weekday = models.PositiveSmallIntegerField(_("day"), choices=Weekday.choices)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("to"))
+    online = models.BooleanField(
+        _("bookable online"),
+        default=True,
+        help_text=_("Unticked: phone or urgent bookings only."),
+    )
+
+    class Meta:
+        verbose_name = _("weekly hours")
+        verbose_name_plural = _("weekly hours")
+        ordering = ["practitioner", "weekday", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="booking_hours_start_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class ExtraOpening(models.Model):
+    """A one-off opening of a practitioner on a date (a closure still wins)."""
+
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="extra_openings"
+    )
+    date = models.DateField(_("date"))
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("to"))
+    online = models.BooleanField(_("bookable online"), default=True)
+
+    class Meta:
+        verbose_name = _("extra opening")
+        ordering = ["date", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="booking_extra_start_end"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.start:%H:%M}-{self.end:%H:%M}"
+
+
+class Closure(models.Model):
+    """A clinic-wide closure (public holiday, annual closure), inclusive local dates."""
+
+    start = models.DateField(_("from"))
+    end = models.DateField(_("to (included)"))
+    label = models.CharField(_("reason"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("closure")
+        ordering = ["start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lte=models.F("end")), name="booking_closure_dates"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.start}-{self.end}"
+
+
+class TimeOff(models.Model):
+    """A practitioner's absence between two instants."""
+
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.CASCADE, related_name="time_off"
+    )
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("to"))
+    reason = models.CharField(_("reason"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("time off")
+        verbose_name_plural = _("time off")
+        ordering = ["start"]
+        indexes = [models.Index(fields=["practitioner", "end"], name="booking_timeoff_end")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(start__lt=models.F("end")), name="booking_timeoff_dates"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner} {self.start:%Y-%m-%d}"
+
+
+class AppointmentQuerySet(models.QuerySet["Appointment"]):
+    def active(self) -> AppointmentQuerySet:
+        return self.exclude(status=Appointment.Status.CANCELLED)
+
+    def with_related(self) -> AppointmentQuerySet:
+        return self.select_related("patient", "service", "practitioner", "site", "client")
+
+    def upcoming_for(self, client: Client, now: datetime) -> AppointmentQuerySet:
+        return (
+            self.filter(client=client, status=Appointment.Status.BOOKED, starts_at__gte=now)
+            .with_related()
+            .order_by("starts_at", "pk")
+        )
+
+    def past_for(self, client: Client, now: datetime) -> AppointmentQuerySet:
+        return (
+            self.filter(client=client, starts_at__lt=now)
+            .with_related()
+            .order_by("-starts_at", "-pk")
+        )
+
+    def blocking(self, start: datetime, end: datetime) -> AppointmentQuerySet:
+        """Active appointments whose blocked time (buffer included) meets ``[start, end)``."""
+        return self.active().filter(starts_at__lt=end, blocks_until__gt=start)
+
+
+class Appointment(models.Model):
+    """A booked slot. ``version`` grows on every move and cancellation, so that reminders and
+    one-tap links made for an older version are recognised as stale.
+
+    ``blocks_until`` is the end plus the service's buffer at booking time: the database refuses
+    two active appointments of one practitioner whose ``[starts_at, blocks_until)`` meet (an
+    exclusion constraint on PostgreSQL, see migration 0002).
+    """
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", _("Online")
+        STAFF = "staff", _("By the clinic")
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    practitioner = models.ForeignKey(
+        Practitioner, on_delete=models.PROTECT, related_name="appointments"
+    )
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="appointments")
+    starts_at = models.DateTimeField(_("start"))
+    ends_at = models.DateTimeField(_("end"))
+    blocks_until = models.DateTimeField()
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.BOOKED
+    )
+    version = models.PositiveIntegerField(default=1)
+    reason = models.CharField(_("reason for the visit"), max_length=300, blank=True)
+    channel = models.CharField(max_length=8, choices=Channel.choices, default=Channel.ONLINE)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    # The booking form's one-time key: a double submit finds the first appointment.
+    request_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
+    cancelled_by_clinic = models.BooleanField(default=False)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("appointment")
+        ordering = ["starts_at", "pk"]
+        indexes = [
+            models.Index(fields=["practitioner", "starts_at"], name="booking_appt_pract_start"),
+            models.Index(fields=["client", "starts_at"], name="booking_appt_client_start"),
+            models.Index(fields=["starts_at"], name="booking_appt_start"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(starts_at__lt=models.F("ends_at"))
+                & models.Q(ends_at__lte=models.F("blocks_until")),
+                name="booking_appt_times",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} {self.starts_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != self.Status.CANCELLED
+
+    def client_may_change(self, now: datetime, cutoff: timedelta) -> bool:
+        """Whether the client may still cancel or move it themselves (else: phone)."""
+        return self.status == self.Status.BOOKED and now < self.starts_at - cutoff
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class CalendarFeed(models.Model):
+    """A practitioner's private iCalendar feed: a secret URL, revocable.
+
+    Only a hash of the token is kept, so the URL is shown once when it is made.
+    """
+
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="feeds")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.practitioner} feed"
+
+    @classmethod
+    def issue(cls, practitioner: Practitioner) -> tuple[CalendarFeed, str]:
+        token = secrets.token_urlsafe(32)
+        return cls.objects.create(practitioner=practitioner, token_hash=_hash_token(token)), token
+
+    @classmethod
+    def by_token(cls, token: str) -> CalendarFeed | None:
+        return (
+            cls.objects.select_related("practitioner")
+            .filter(token_hash=_hash_token(token), revoked_at=None)
+            .first()
+        )

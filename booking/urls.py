@@ -1,5 +1,27 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from booking import views
 
 app_name = "booking"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.mine, name="mine"),
+    path("new/", views.new, name="new"),
+    path("new/confirm/", views.confirm, name="confirm"),
+    path("<int:pk>/", views.detail, name="detail"),
+    path("<int:pk>/ics/", views.ics_download, name="ics"),
+    path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/move/", views.move, name="move"),
+    path("r/<str:token>/", views.one_tap, name="one_tap"),
+    path("staff/agenda/", views.agenda, name="agenda"),
+    path("staff/book/", views.staff_book, name="staff_book"),
+    path("staff/appointments/<int:pk>/", views.staff_appointment, name="staff_appointment"),
+    path("staff/appointments/<int:pk>/cancel/", views.staff_cancel, name="staff_cancel"),
+    path("staff/appointments/<int:pk>/outcome/", views.staff_outcome, name="staff_outcome"),
+    path("staff/appointments/<int:pk>/move/", views.staff_move, name="staff_move"),
+    path("staff/hours/", views.hours, name="hours"),
+    path("staff/rules/", views.rules, name="rules"),
+    path("staff/feeds/", views.feeds, name="feeds"),
+    path("feed/<str:token>.ics", views.feed, name="feed"),
+    path("bench/ok/", views.bench_ok, name="bench_ok"),
+]

@@ -1,0 +1,428 @@
+"""Every write to an appointment: book, move, cancel, confirm, mark the outcome.
+
+Integrity: no two active appointments of one practitioner may overlap (buffers included). The
+database enforces it, not luck:
+
+* PostgreSQL: an exclusion constraint on ``(practitioner, [starts_at, blocks_until))`` (see
+  migration 0002); a racing insert fails with an IntegrityError that we turn into SlotTaken.
+* SQLite: every transaction is ``BEGIN IMMEDIATE`` (portal/settings.py), so the re-check made
+  inside the transaction below cannot be overtaken by another writer before our insert.
+
+Notifications and the waitlist hear about changes only after commit, and robustly: a failing
+notice is logged, it never turns a committed booking into an error page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from booking import availability as engine
+from booking import slots as slot_reader
+from booking.models import Appointment, BookingRules, Practitioner, Service
+from portal.models import Client, Clinic, User
+from records.models import Patient
+
+
+class BookingError(Exception):
+    """A booking refused for a reason the person can act on; the message is safe to show."""
+
+
+class SlotTaken(BookingError):
+    """Someone else got the slot first (or staff tried to overlap an appointment)."""
+
+    def __init__(
+        self, alternatives: list[engine.Slot], conflict: Appointment | None = None
+    ) -> None:
+        super().__init__(_("This slot was just taken. Here are the nearest free ones."))
+        self.alternatives = alternatives
+        self.conflict = conflict
+
+
+class AlreadyDone(BookingError):
+    """The appointment is no longer in a state that allows this (cancelled, moved...)."""
+
+
+@dataclass
+class Booked:
+    appointment: Appointment
+    created: bool = True
+    events: list[str] = field(default_factory=list)
+
+
+def _emit_booked(appointment: Appointment) -> None:
+    from booking.notices import build_notice
+    from notifications import services as notifications
+
+    notifications.appointment_booked(build_notice(appointment))
+
+
+def _emit_moved(appointment: Appointment, previous_version: int) -> None:
+    from booking.notices import build_notice
+    from notifications import services as notifications
+
+    notifications.appointment_moved(build_notice(appointment), previous_version=previous_version)
+
+
+def _emit_cancelled(appointment: Appointment, by_clinic: bool) -> None:
+    from booking.notices import build_notice
+    from notifications import services as notifications
+
+    notifications.appointment_cancelled(build_notice(appointment), by_clinic=by_clinic)
+
+
+def _check_service(service: Service, patient: Patient, *, online: bool) -> None:
+    if not service.is_active or (online and not service.online):
+        raise BookingError(_("This service cannot be booked online. Please call the clinic."))
+    if service.species and service.species != patient.species:
+        raise BookingError(_("This service is not offered for this animal."))
+
+
+def _find_slot(
+    scope: slot_reader.Scope,
+    starts_at: datetime,
+    *,
+    online: bool,
+    rules: BookingRules,
+    now: datetime,
+    exclude_appointment: int | None = None,
+) -> engine.Slot:
+    """The free slot starting at ``starts_at``, or why there is none.
+
+    SlotTaken when the start is valid but someone holds it (nearest free slots attached, and
+    the conflicting appointment for staff); BookingError when it was never bookable (past,
+    outside hours, closure, notice, horizon).
+    """
+    tz = Clinic.current().tz
+    day = starts_at.astimezone(tz).date()
+    inputs = slot_reader.engine_inputs(
+        scope,
+        start_day=day,
+        end_day=day,
+        tz=tz,
+        now=now,
+        online=online,
+        rules=rules,
+        exclude_appointment=exclude_appointment,
+    )
+    for slot in engine.free_slots(**inputs, start_day=day, end_day=day):
+        if slot.start == starts_at:
+            return slot
+    if starts_at <= now:
+        raise BookingError(_("This time has already passed."))
+    if scope.practitioner_ids:
+        # Open when nobody is booked: then it is taken, not closed.
+        unbooked = engine.free_slots(**dict(inputs, busy=[]), start_day=day, end_day=day)
+        opened = [s for s in unbooked if s.start == starts_at]
+        if opened:
+            end = starts_at + scope.service.duration + scope.service.buffer
+            conflict = (
+                Appointment.objects.blocking(starts_at, end)
+                .filter(practitioner_id__in=opened[0].practitioner_ids)
+                .exclude(pk=exclude_appointment)
+                .with_related()
+                .first()
+            )
+            alternatives = slot_reader.nearest_slots(
+                scope, starts_at, tz=tz, now=now, online=online, rules=rules
+            )
+            raise SlotTaken(alternatives, conflict)
+    if online and starts_at < now + rules.min_notice:
+        raise BookingError(_("This slot is too soon to book online. Please call the clinic."))
+    if online and starts_at >= now + rules.horizon:
+        raise BookingError(_("This slot is too far ahead to book yet."))
+    raise BookingError(_("This time is not open for booking."))
+
+
+def _taken(scope: slot_reader.Scope, starts_at: datetime, *, online: bool, rules, now) -> SlotTaken:
+    tz = Clinic.current().tz
+    return SlotTaken(
+        slot_reader.nearest_slots(scope, starts_at, tz=tz, now=now, online=online, rules=rules)
+    )
+
+
+def book(
+    *,
+    client: Client,
+    patient: Patient,
+    service: Service,
+    starts_at: datetime,
+    practitioner: Practitioner | None = None,
+    booked_by: User | None,
+    online: bool = True,
+    reason: str = "",
+    request_key: str | None = None,
+    now: datetime | None = None,
+) -> Booked:
+    """Book ``starts_at`` for the client's patient; "first available" when no practitioner.
+
+    Locks: the whole transaction is a write transaction from its first statement on SQLite; on
+    PostgreSQL the client's row is locked (FOR UPDATE) so two tabs cannot both pass the
+    maximum-upcoming check, and the exclusion constraint settles a race for the slot itself.
+    ``online=False`` is a booking by staff: phone-only hours allowed, no notice, no maximum.
+    A repeated ``request_key`` (double submit) returns the first appointment.
+    """
+    now = now or timezone.now()
+    rules = BookingRules.current()
+    if not patient.guardianships.filter(client=client).exists():
+        raise BookingError(_("This animal is not linked to this client."))
+    _check_service(service, patient, online=online)
+    scope = slot_reader.Scope.of(service, practitioner)
+    tz = Clinic.current().tz
+    with transaction.atomic():
+        if request_key:
+            existing = Appointment.objects.filter(request_key=request_key).first()
+            if existing is not None:
+                return Booked(existing, created=False)
+        # Serialises one client's concurrent bookings (the upcoming count below).
+        Client.objects.select_for_update().filter(pk=client.pk).first()
+        if online:
+            upcoming = Appointment.objects.filter(
+                client=client, status=Appointment.Status.BOOKED, starts_at__gte=now
+            ).count()
+            if upcoming >= rules.max_upcoming:
+                raise BookingError(
+                    _(
+                        "You already have %(count)s upcoming appointments, the most that can "
+                        "be booked online. Please call the clinic."
+                    )
+                    % {"count": upcoming}
+                )
+        slot = _find_slot(scope, starts_at, online=online, rules=rules, now=now)
+        chosen = practitioner.pk if practitioner is not None else None
+        if chosen is None:
+            load = slot_reader.day_load(slot.practitioner_ids, starts_at.astimezone(tz).date(), tz)
+            chosen = engine.pick_practitioner(slot, load)
+        appointment = Appointment(
+            site_id=service.site_id,
+            practitioner_id=chosen,
+            service=service,
+            patient=patient,
+            client=client,
+            starts_at=starts_at,
+            ends_at=starts_at + service.duration,
+            blocks_until=starts_at + service.duration + service.buffer,
+            reason=reason[:300],
+            channel=Appointment.Channel.ONLINE if online else Appointment.Channel.STAFF,
+            booked_by=booked_by,
+            request_key=request_key or None,
+            created_at=now,
+        )
+        try:
+            with transaction.atomic():
+                appointment.save()
+        except IntegrityError:
+            # PostgreSQL's exclusion constraint: another transaction committed the slot first.
+            if request_key:
+                existing = Appointment.objects.filter(request_key=request_key).first()
+                if existing is not None:
+                    return Booked(existing, created=False)
+            raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
+        transaction.on_commit(lambda: _emit_booked(appointment), robust=True)
+    return Booked(appointment)
+
+
+def _lock(appointment: Appointment) -> Appointment:
+    return Appointment.objects.select_for_update().with_related().get(pk=appointment.pk)
+
+
+def move(
+    appointment: Appointment,
+    *,
+    starts_at: datetime,
+    practitioner: Practitioner | None = None,
+    by_user: User | None,
+    by_clinic: bool,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an appointment to ``starts_at`` (same service), bumping its version.
+
+    Locks the appointment row (FOR UPDATE; SQLite: the whole database) so a concurrent cancel
+    or move of the same appointment waits, then re-checks the new slot inside the transaction.
+    A client may move only online slots and only before the cut-off.
+    """
+    now = now or timezone.now()
+    rules = BookingRules.current()
+    online = not by_clinic
+    with transaction.atomic():
+        current = _lock(appointment)
+        if current.status != Appointment.Status.BOOKED:
+            raise AlreadyDone(_("This appointment can no longer be moved."))
+        if not by_clinic and not current.client_may_change(now, rules.cutoff):
+            raise BookingError(
+                _("It is too late to move this appointment online. Please call the clinic.")
+            )
+        service = current.service
+        if practitioner is None and by_clinic:
+            practitioner = current.practitioner
+        scope = slot_reader.Scope.of(service, practitioner)
+        slot = _find_slot(
+            scope,
+            starts_at,
+            online=online,
+            rules=rules,
+            now=now,
+            exclude_appointment=current.pk,
+        )
+        if practitioner is None:
+            tz = Clinic.current().tz
+            ids = slot.practitioner_ids
+            chosen = current.practitioner_id if current.practitioner_id in ids else None
+            if chosen is None:
+                load = slot_reader.day_load(ids, starts_at.astimezone(tz).date(), tz)
+                chosen = engine.pick_practitioner(slot, load)
+        else:
+            chosen = practitioner.pk
+        previous_version = current.version
+        current.starts_at = starts_at
+        current.ends_at = starts_at + service.duration
+        current.blocks_until = starts_at + service.duration + service.buffer
+        current.practitioner_id = chosen
+        current.version = previous_version + 1
+        current.confirmed_at = None
+        try:
+            with transaction.atomic():
+                current.save(
+                    update_fields=[
+                        "starts_at",
+                        "ends_at",
+                        "blocks_until",
+                        "practitioner",
+                        "version",
+                        "confirmed_at",
+                    ]
+                )
+        except IntegrityError:
+            raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
+        transaction.on_commit(lambda: _emit_moved(current, previous_version), robust=True)
+    return current
+
+
+def cancel(
+    appointment: Appointment,
+    *,
+    by_user: User | None,
+    by_clinic: bool,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Cancel an appointment, bumping its version so reminders for it are dropped.
+
+    Locks the appointment row (FOR UPDATE) so a confirm or move racing with it sees the
+    cancellation. A client may cancel only before the cut-off.
+    """
+    now = now or timezone.now()
+    rules = BookingRules.current()
+    with transaction.atomic():
+        current = _lock(appointment)
+        if current.status != Appointment.Status.BOOKED:
+            raise AlreadyDone(_("This appointment is already cancelled or over."))
+        if not by_clinic and not current.client_may_change(now, rules.cutoff):
+            raise BookingError(_("It is too late to cancel online. Please call the clinic."))
+        current.status = Appointment.Status.CANCELLED
+        current.cancelled_at = now
+        current.cancel_reason = reason[:300]
+        current.cancelled_by_clinic = by_clinic
+        current.version += 1
+        current.save(
+            update_fields=[
+                "status",
+                "cancelled_at",
+                "cancel_reason",
+                "cancelled_by_clinic",
+                "version",
+            ]
+        )
+        transaction.on_commit(lambda: _emit_cancelled(current, by_clinic), robust=True)
+    return current
+
+
+def confirm(appointment: Appointment, *, version: int, now: datetime | None = None) -> bool:
+    """Record the client's "I'll be there"; False when already confirmed or no longer valid.
+
+    Locks the appointment row so a confirm racing a cancel cannot resurrect it.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock(appointment)
+        if (
+            current.status != Appointment.Status.BOOKED
+            or current.version != version
+            or current.confirmed_at is not None
+        ):
+            return False
+        current.confirmed_at = now
+        current.save(update_fields=["confirmed_at"])
+    appointment.confirmed_at = now
+    return True
+
+
+OUTCOMES = (Appointment.Status.ATTENDED, Appointment.Status.NO_SHOW, Appointment.Status.BOOKED)
+
+
+def mark_outcome(
+    appointment: Appointment, *, status: str, by_user: User, now: datetime | None = None
+) -> Appointment:
+    """Staff record whether the patient came (never automatic); BOOKED undoes a mistake.
+
+    Locks the appointment row; refuses cancelled appointments and ones not yet started today.
+    """
+    now = now or timezone.now()
+    if status not in OUTCOMES:
+        raise BookingError(_("Unknown outcome."))
+    with transaction.atomic():
+        current = _lock(appointment)
+        if current.status == Appointment.Status.CANCELLED:
+            raise AlreadyDone(_("This appointment was cancelled."))
+        tz = Clinic.current().tz
+        if current.starts_at.astimezone(tz).date() > now.astimezone(tz).date():
+            raise BookingError(_("An appointment can be marked only from its day on."))
+        current.status = status
+        current.outcome_at = None if status == Appointment.Status.BOOKED else now
+        current.save(update_fields=["status", "outcome_at"])
+    return current
+
+
+def still_valid(appointment_id: int, version: int) -> bool:
+    """notifications' subject checker: a message about this appointment version still holds."""
+    return Appointment.objects.filter(
+        pk=appointment_id, version=version, status=Appointment.Status.BOOKED
+    ).exists()
+
+
+def next_opening(now: datetime) -> datetime | None:
+    """The next moment the clinic is open (``now`` when open), from everyone's weekly hours."""
+    from booking.models import Closure, ExtraOpening, WeeklyHours
+
+    tz = Clinic.current().tz
+    today = now.astimezone(tz).date()
+    horizon = today + timedelta(days=21)
+    ranges = [
+        engine.WeeklyRange(h.practitioner_id, h.weekday, h.start, h.end, h.online)
+        for h in WeeklyHours.objects.filter(practitioner__is_active=True)
+    ]
+    extras = [
+        engine.ExtraOpening(x.practitioner_id, x.date, x.start, x.end, x.online)
+        for x in ExtraOpening.objects.filter(date__gte=today, date__lte=horizon)
+    ]
+    closures = [
+        engine.Closure(c.start, c.end)
+        for c in Closure.objects.filter(end__gte=today, start__lte=horizon)
+    ]
+    if not ranges and not extras:
+        return None
+    day = today - timedelta(days=1)
+    while day <= horizon:
+        expanded = engine.expand_hours(ranges, extras, closures, tz, day, online_only=False)
+        intervals = sorted((iv for ivs in expanded.values() for iv in ivs), key=lambda iv: iv.start)
+        for iv in intervals:
+            if iv.start <= now < iv.end:
+                return now
+            if iv.start > now:
+                return iv.start
+        day += timedelta(days=1)
+    return None

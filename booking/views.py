@@ -1,0 +1,1043 @@
+"""Booking pages: the client's booking flow and appointments, one-tap links, the staff agenda."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from booking import availability as engine
+from booking import services
+from booking import slots as slot_reader
+from booking.forms import (
+    CancelForm,
+    ChooseForm,
+    ClosureForm,
+    ConfirmForm,
+    ExtraOpeningForm,
+    MoveForm,
+    OutcomeForm,
+    RulesForm,
+    StaffCancelForm,
+    TimeOffForm,
+    WeeklyHoursForm,
+)
+from booking.models import (
+    Appointment,
+    BookingRules,
+    CalendarFeed,
+    Closure,
+    ExtraOpening,
+    Practitioner,
+    Service,
+    TimeOff,
+    WeeklyHours,
+)
+from booking.notices import LINK_PURPOSE, appointment_ics, ics_event
+from portal.access import (
+    client_for_staff,
+    client_of,
+    client_required,
+    manager_required,
+    staff_required,
+)
+from portal.lib.links import LinkExpired, LinkInvalid, read_token
+from portal.models import Client, Clinic, Site
+from records.models import Patient
+
+STRIP_DAYS = 14
+
+
+# --- access helpers ------------------------------------------------------------------------------
+
+
+def appointment_for_client(user, pk: int) -> Appointment:
+    """The client's own appointment; 404 for anyone else's (they must not learn it exists)."""
+    found = Appointment.objects.with_related().filter(pk=pk, client__user=user).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def appointment_for_staff(pk: int) -> Appointment:
+    found = Appointment.objects.with_related().filter(pk=pk).first()
+    if found is None:
+        raise Http404
+    return found
+
+
+def _patient_of(client: Client, raw: str | None) -> Patient | None:
+    """The client's patient named in the query string; 404 for someone else's or nonsense."""
+    if not raw:
+        return None
+    if not str(raw).isdigit():
+        raise Http404
+    patient = Patient.objects.of_client(client).filter(pk=int(raw)).first()
+    if patient is None:
+        raise Http404
+    return patient
+
+
+# --- availability shown to the person booking -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DayCell:
+    day: date
+    free: bool
+    url: str
+    selected: bool
+
+
+@dataclass(frozen=True)
+class SlotLink:
+    start: datetime
+    url: str
+
+
+def _with_start(url: str, params: dict, start: datetime) -> str:
+    return f"{url}?{urlencode({**params, 'start': int(start.timestamp())})}"
+
+
+def _parse_day(raw: str | None) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _availability(
+    request: HttpRequest,
+    scope: slot_reader.Scope,
+    *,
+    online: bool,
+    base_params: dict[str, str],
+    page_url: str,
+    pick_url: str,
+    exclude_appointment: int | None = None,
+) -> dict:
+    """Days with free slots (highlighted), the next free day, and the chosen day's slots.
+
+    The engine's inputs are read once for the whole window (a fixed handful of queries), then
+    the strip, the next free day and the slots are all computed from them in memory.
+    """
+    clinic = Clinic.current()
+    tz = clinic.tz
+    rules = BookingRules.current()
+    now = timezone.now()
+    today = now.astimezone(tz).date()
+    asked = _parse_day(request.GET.get("day"))
+    first = _parse_day(request.GET.get("from")) or today
+    if asked is not None and not first <= asked < first + timedelta(days=STRIP_DAYS):
+        first = asked
+    first = max(first, today)
+    if online:
+        window_end = (now + rules.horizon).astimezone(tz).date()
+    else:
+        window_end = first + timedelta(days=STRIP_DAYS * 3)
+    strip_end = first + timedelta(days=STRIP_DAYS - 1)
+    load_end = max(window_end, strip_end)
+    if scope.practitioner_ids:
+        inputs = slot_reader.engine_inputs(
+            scope,
+            start_day=today,
+            end_day=load_end,
+            tz=tz,
+            now=now,
+            online=online,
+            rules=rules,
+            exclude_appointment=exclude_appointment,
+        )
+        free = engine.days_with_free_slots(**inputs, start_day=first, end_day=strip_end)
+        next_free = engine.next_free_day(**inputs, start_day=today, end_day=window_end)
+    else:
+        inputs, free, next_free = None, set(), None
+    day = asked
+    if day is None:
+        day = min(free) if free else next_free
+    slots: list[engine.Slot] = []
+    if day is not None and inputs is not None and today <= day <= load_end:
+        slots = engine.free_slots(**inputs, start_day=day, end_day=day)
+
+    def url(**extra: object) -> str:
+        return f"{page_url}?{urlencode({**base_params, **extra})}"
+
+    cells = [
+        DayCell(
+            d,
+            d in free,
+            url(day=d.isoformat(), **{"from": first.isoformat()}),
+            d == day,
+        )
+        for d in (first + timedelta(days=i) for i in range(STRIP_DAYS))
+    ]
+    earlier = first - timedelta(days=STRIP_DAYS)
+    return {
+        "cells": cells,
+        "day": day,
+        "slots": [
+            SlotLink(
+                s.start,
+                f"{pick_url}?{urlencode({**base_params, 'start': int(s.start.timestamp())})}",
+            )
+            for s in slots
+        ],
+        "next_free": next_free,
+        "next_free_url": url(day=next_free.isoformat()) if next_free else "",
+        "earlier_url": url(**{"from": max(earlier, today).isoformat()}) if first > today else "",
+        "later_url": url(**{"from": (first + timedelta(days=STRIP_DAYS)).isoformat()}),
+        "page_url": page_url,
+    }
+
+
+def _sites() -> list[Site]:
+    return list(Site.objects.filter(is_active=True))
+
+
+def _choose_form(
+    request: HttpRequest, patients, *, online: bool, client: Client | None = None
+) -> tuple[ChooseForm, list[Site], Site | None]:
+    """The patient/service/practitioner chooser, defaulting to the first of each."""
+    sites = _sites()
+    site_id = request.GET.get("site") or ""
+    site = next((s for s in sites if str(s.pk) == site_id), None)
+    if site is None and client is not None and client.usual_site_id:
+        site = next((s for s in sites if s.pk == client.usual_site_id), None)
+    if site is None:
+        site = next((s for s in sites if s.is_default), sites[0] if sites else None)
+    services_qs = Service.objects.active().filter(site=site)
+    if online:
+        services_qs = services_qs.filter(online=True)
+    practitioners = Practitioner.objects.active().filter(site=site)
+    data = {
+        "patient": request.GET.get("patient") or (patients[0].pk if patients else ""),
+        "service": request.GET.get("service") or "",
+        "practitioner": request.GET.get("practitioner") or "",
+        "day": request.GET.get("day") or "",
+    }
+    if not data["service"]:
+        first_service = services_qs.first()
+        data["service"] = first_service.slug if first_service else ""
+    form = ChooseForm(
+        data,
+        patients=Patient.objects.filter(pk__in=[p.pk for p in patients]),
+        services=services_qs.prefetch_related("practitioners"),
+        practitioners=practitioners,
+    )
+    return form, sites, site
+
+
+def _pick_context(form: ChooseForm, site: Site | None) -> dict[str, str]:
+    params = {
+        "patient": str(form.cleaned_data["patient"].pk),
+        "service": form.cleaned_data["service"].slug,
+    }
+    if form.cleaned_data.get("practitioner"):
+        params["practitioner"] = str(form.cleaned_data["practitioner"].pk)
+    if site is not None:
+        params["site"] = str(site.pk)
+    return params
+
+
+# --- client: booking flow -------------------------------------------------------------------------
+
+
+@client_required
+@require_GET
+def new(request: HttpRequest) -> HttpResponse:
+    """Choose the patient, the service and who with, then a day, then a slot."""
+    client = client_of(request.user)
+    _patient_of(client, request.GET.get("patient"))  # 404 for another client's animal
+    slug = request.GET.get("service")
+    if slug and not Service.objects.active().filter(slug=slug).exists():
+        raise Http404
+    phone_only = None
+    if slug and not Service.objects.online().filter(slug=slug).exists():
+        phone_only = Service.objects.get(slug=slug)
+    patients = list(Patient.objects.of_client(client).order_by("name", "pk"))
+    form, sites, site = _choose_form(request, patients, online=True, client=client)
+    context = {
+        "form": form,
+        "sites": sites,
+        "site": site,
+        "patients": patients,
+        "phone_only": phone_only,
+    }
+    if phone_only is None and patients and form.is_valid():
+        service = form.cleaned_data["service"]
+        scope = slot_reader.Scope.of(service, form.cleaned_data.get("practitioner"))
+        if service.species and service.species != form.cleaned_data["patient"].species:
+            context["wrong_species"] = True
+        else:
+            context.update(
+                _availability(
+                    request,
+                    scope,
+                    online=True,
+                    base_params=_pick_context(form, site),
+                    page_url=reverse("booking:new"),
+                    pick_url=reverse("booking:confirm"),
+                )
+            )
+    template = "booking/new.html#availability" if request.htmx else "booking/new.html"
+    return render(request, template, context)
+
+
+def _chosen(
+    request: HttpRequest, client: Client, data
+) -> tuple[Patient, Service, Practitioner | None]:
+    """Patient, service and practitioner named in a request, each checked; 404 when tampered."""
+    patient = _patient_of(client, data.get("patient"))
+    if patient is None:
+        raise Http404
+    service = Service.objects.online().filter(slug=data.get("service") or "").first()
+    if service is None:
+        raise Http404
+    practitioner = None
+    raw = data.get("practitioner")
+    if raw:
+        practitioner = (
+            Practitioner.objects.active()
+            .filter(pk=int(raw) if str(raw).isdigit() else 0, services=service)
+            .first()
+        )
+        if practitioner is None:
+            raise Http404
+    return patient, service, practitioner
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest) -> HttpResponse:
+    """The chosen slot, an optional reason, and the button that books it."""
+    client = client_of(request.user)
+    data = request.POST if request.method == "POST" else request.GET
+    patient, service, practitioner = _chosen(request, client, data)
+    form = ConfirmForm(
+        data
+        if request.method == "POST"
+        else {"start": data.get("start"), "request_key": secrets.token_urlsafe(16)}
+    )
+    taken = None
+    if form.is_valid() and request.method == "POST":
+        try:
+            result = services.book(
+                client=client,
+                patient=patient,
+                service=service,
+                starts_at=form.cleaned_data["start"],
+                practitioner=practitioner,
+                booked_by=request.user,
+                online=True,
+                reason=form.cleaned_data["reason"],
+                request_key=form.cleaned_data["request_key"] or None,
+            )
+        except services.SlotTaken as error:
+            taken = error
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            if result.created:
+                messages.success(request, _("Your appointment is booked."))
+            return redirect("booking:detail", pk=result.appointment.pk)
+    elif not form.is_valid() and request.method == "GET":
+        raise Http404
+    params = {"patient": patient.pk, "service": service.slug}
+    if practitioner:
+        params["practitioner"] = practitioner.pk
+    alternatives = []
+    if taken is not None:
+        alternatives = [
+            SlotLink(
+                s.start,
+                _with_start(reverse("booking:confirm"), params, s.start),
+            )
+            for s in taken.alternatives
+        ]
+    start = (
+        form.cleaned_data.get("start") if form.is_bound and hasattr(form, "cleaned_data") else None
+    )
+    return render(
+        request,
+        "booking/confirm.html",
+        {
+            "form": form,
+            "patient": patient,
+            "service": service,
+            "practitioner": practitioner,
+            "start": start,
+            "end": start + service.duration if start else None,
+            "taken": taken,
+            "alternatives": alternatives,
+            "back_url": f"{reverse('booking:new')}?{urlencode(params)}",
+        },
+        status=409 if taken else 200,
+    )
+
+
+@client_required
+@require_GET
+def mine(request: HttpRequest) -> HttpResponse:
+    client = client_of(request.user)
+    now = timezone.now()
+    rules = BookingRules.current()
+    upcoming = list(Appointment.objects.upcoming_for(client, now))
+    for appointment in upcoming:
+        appointment.changeable = appointment.client_may_change(now, rules.cutoff)
+    past = Appointment.objects.past_for(client, now)[:20]
+    return render(
+        request, "booking/mine.html", {"upcoming": upcoming, "past": past, "rules": rules}
+    )
+
+
+@client_required
+@require_GET
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = appointment_for_client(request.user, pk)
+    rules = BookingRules.current()
+    return render(
+        request,
+        "booking/detail.html",
+        {
+            "appointment": appointment,
+            "changeable": appointment.client_may_change(timezone.now(), rules.cutoff),
+            "rules": rules,
+        },
+    )
+
+
+@login_required
+@require_GET
+def ics_download(request: HttpRequest, pk: int) -> HttpResponse:
+    if request.user.is_clinic_staff:
+        appointment = appointment_for_staff(pk)
+    else:
+        appointment = appointment_for_client(request.user, pk)
+    response = HttpResponse(
+        appointment_ics(appointment), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="appointment-{appointment.pk}.ics"'
+    return response
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = appointment_for_client(request.user, pk)
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.cancel(
+                appointment,
+                by_user=request.user,
+                by_clinic=False,
+                reason=form.cleaned_data["reason"] or _("client online"),
+            )
+        except services.BookingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("Your appointment is cancelled."))
+        return redirect("booking:mine")
+    return render(request, "booking/cancel.html", {"appointment": appointment, "form": form})
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def move(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new slot for the same service, chosen like a booking; the old one is freed."""
+    appointment = appointment_for_client(request.user, pk)
+    rules = BookingRules.current()
+    if not appointment.client_may_change(timezone.now(), rules.cutoff):
+        return render(request, "booking/too_late.html", {"appointment": appointment}, status=409)
+    page_url = reverse("booking:move", args=[pk])
+    if request.method == "POST" or request.GET.get("start"):
+        form = MoveForm(request.POST if request.method == "POST" else request.GET)
+        if not form.is_valid():
+            raise Http404
+        taken = None
+        if request.method == "POST":
+            try:
+                services.move(
+                    appointment,
+                    starts_at=form.cleaned_data["start"],
+                    by_user=request.user,
+                    by_clinic=False,
+                )
+            except services.SlotTaken as error:
+                taken = error
+            except services.BookingError as error:
+                messages.error(request, str(error))
+                return redirect(page_url)
+            else:
+                messages.success(request, _("Your appointment is moved."))
+                return redirect("booking:detail", pk=pk)
+        start = form.cleaned_data["start"]
+        return render(
+            request,
+            "booking/move_confirm.html",
+            {
+                "appointment": appointment,
+                "start": start,
+                "end": start + appointment.service.duration,
+                "form": form,
+                "taken": taken,
+                "back_url": page_url,
+            },
+            status=409 if taken else 200,
+        )
+    scope = slot_reader.Scope.of(appointment.service)
+    context = {"appointment": appointment}
+    context.update(
+        _availability(
+            request,
+            scope,
+            online=True,
+            base_params={},
+            page_url=page_url,
+            pick_url=page_url,
+            exclude_appointment=appointment.pk,
+        )
+    )
+    template = "booking/move.html#availability" if request.htmx else "booking/move.html"
+    return render(request, template, context)
+
+
+# --- one-tap links (no login) --------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def one_tap(request: HttpRequest, token: str) -> HttpResponse:
+    """Confirm / cancel / move from a reminder, without signing in.
+
+    GET shows the appointment and one button; only the POST changes anything. The token names
+    the appointment, its version and the action; a link for an older version (moved since) or
+    an answer already given changes nothing and says so.
+    """
+    try:
+        payload = read_token(LINK_PURPOSE, token)
+    except LinkExpired:
+        return render(request, "booking/link_invalid.html", {"expired": True}, status=410)
+    except LinkInvalid:
+        return render(request, "booking/link_invalid.html", {"expired": False}, status=404)
+    action = payload.get("act")
+    appointment = (
+        Appointment.objects.with_related().filter(pk=payload.get("a")).first()
+        if isinstance(payload.get("a"), int)
+        else None
+    )
+    if appointment is None or action not in ("confirm", "cancel", "move"):
+        return render(request, "booking/link_invalid.html", {"expired": False}, status=404)
+    now = timezone.now()
+    rules = BookingRules.current()
+    state = "open"
+    if appointment.status == Appointment.Status.CANCELLED:
+        state = "cancelled"
+    elif appointment.version != payload.get("v"):
+        state = "stale"
+    elif action == "confirm" and appointment.confirmed_at is not None:
+        state = "confirmed"
+    elif action in ("cancel", "move") and not appointment.client_may_change(now, rules.cutoff):
+        state = "too_late"
+    elif appointment.status != Appointment.Status.BOOKED:
+        state = "over"
+    done = False
+    if request.method == "POST" and state == "open":
+        if action == "confirm":
+            done = services.confirm(appointment, version=payload["v"], now=now)
+            state = "confirmed" if not done else "done"
+        elif action == "cancel":
+            try:
+                services.cancel(
+                    appointment,
+                    by_user=None,
+                    by_clinic=False,
+                    reason=_("client via reminder"),
+                    now=now,
+                )
+                state = "done"
+            except services.BookingError:
+                state = "cancelled"
+            appointment.refresh_from_db()
+    return render(
+        request,
+        "booking/one_tap.html",
+        {
+            "appointment": appointment,
+            "action": action,
+            "state": state,
+            "move_url": reverse("booking:move", args=[appointment.pk]),
+        },
+    )
+
+
+# --- staff: agenda -------------------------------------------------------------------------------
+
+
+def _day_bounds(day: date, tz) -> tuple[datetime, datetime]:
+    return (
+        datetime.combine(day, time(0), tzinfo=tz),
+        datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz),
+    )
+
+
+@staff_required
+@require_GET
+def agenda(request: HttpRequest) -> HttpResponse:
+    """Day or week view, for one practitioner or the whole clinic."""
+    tz = Clinic.current().tz
+    today = timezone.now().astimezone(tz).date()
+    day = _parse_day(request.GET.get("day")) or today
+    view = "week" if request.GET.get("view") == "week" else "day"
+    practitioners = list(Practitioner.objects.active().select_related("site"))
+    raw = request.GET.get("practitioner") or ""
+    selected = next((p for p in practitioners if str(p.pk) == raw), None)
+    if view == "week":
+        first = day - timedelta(days=day.weekday())
+        days = [first + timedelta(days=i) for i in range(7)]
+    else:
+        days = [day]
+    lo, _hi = _day_bounds(days[0], tz)
+    _lo, hi = _day_bounds(days[-1], tz)
+    appointments = (
+        Appointment.objects.with_related()
+        .filter(starts_at__gte=lo, starts_at__lt=hi)
+        .order_by("starts_at", "practitioner__name")
+    )
+    if selected is not None:
+        appointments = appointments.filter(practitioner=selected)
+    if not request.GET.get("cancelled"):
+        appointments = appointments.active()
+    by_day: dict[date, list[Appointment]] = {d: [] for d in days}
+    for appointment in appointments:
+        by_day.setdefault(appointment.starts_at.astimezone(tz).date(), []).append(appointment)
+    step = timedelta(days=7 if view == "week" else 1)
+    params = {"view": view}
+    if selected is not None:
+        params["practitioner"] = selected.pk
+    base = reverse("booking:agenda")
+    context = {
+        "view": view,
+        "day": day,
+        "today": today,
+        "days": [(d, by_day.get(d, [])) for d in days],
+        "practitioners": practitioners,
+        "selected": selected,
+        "prev_url": f"{base}?{urlencode({**params, 'day': (day - step).isoformat()})}",
+        "next_url": f"{base}?{urlencode({**params, 'day': (day + step).isoformat()})}",
+        "today_url": f"{base}?{urlencode(params)}",
+        "day_view_url": f"{base}?{urlencode({**params, 'view': 'day', 'day': day.isoformat()})}",
+        "week_view_url": f"{base}?{urlencode({**params, 'view': 'week', 'day': day.isoformat()})}",
+    }
+    template = "booking/staff/agenda.html#agenda" if request.htmx else "booking/staff/agenda.html"
+    return render(request, template, context)
+
+
+@staff_required
+@require_GET
+def staff_appointment(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = appointment_for_staff(pk)
+    return render(
+        request,
+        "booking/staff/appointment.html",
+        {
+            "appointment": appointment,
+            "cancel_form": StaffCancelForm(),
+            "outcome_form": OutcomeForm(),
+        },
+    )
+
+
+@staff_required
+@require_POST
+def staff_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = appointment_for_staff(pk)
+    form = StaffCancelForm(request.POST)
+    if form.is_valid():
+        try:
+            services.cancel(
+                appointment,
+                by_user=request.user,
+                by_clinic=True,
+                reason=form.cleaned_data["reason"],
+            )
+        except services.BookingError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("The appointment is cancelled; the client is told."))
+        return redirect("booking:staff_appointment", pk=pk)
+    return render(
+        request,
+        "booking/staff/appointment.html",
+        {"appointment": appointment, "cancel_form": form, "outcome_form": OutcomeForm()},
+        status=400,
+    )
+
+
+@staff_required
+@require_POST
+def staff_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = appointment_for_staff(pk)
+    form = OutcomeForm(request.POST)
+    if not form.is_valid():
+        raise Http404
+    try:
+        appointment = services.mark_outcome(
+            appointment, status=form.cleaned_data["status"], by_user=request.user
+        )
+    except services.BookingError as error:
+        messages.error(request, str(error))
+    if request.htmx:
+        return render(request, "booking/staff/agenda.html#row", {"appointment": appointment})
+    return redirect("booking:staff_appointment", pk=pk)
+
+
+def _staff_pick(
+    request: HttpRequest,
+    *,
+    client: Client,
+    patients: list[Patient],
+    page_url: str,
+    pick_url: str,
+    extra_params: dict[str, str],
+    service: Service | None = None,
+    exclude_appointment: int | None = None,
+) -> dict:
+    form, sites, site = _choose_form(request, patients, online=False, client=client)
+    context: dict = {"form": form, "sites": sites, "site": site, "patients": patients}
+    if service is not None:
+        practitioner = None
+        raw = request.GET.get("practitioner") or ""
+        if raw:
+            practitioner = (
+                Practitioner.objects.active().filter(pk=int(raw) if raw.isdigit() else 0).first()
+            )
+        scope = slot_reader.Scope.of(service, practitioner)
+        params = dict(extra_params)
+        if practitioner is not None:
+            params["practitioner"] = str(practitioner.pk)
+        context.update(
+            _availability(
+                request,
+                scope,
+                online=False,
+                base_params=params,
+                page_url=page_url,
+                pick_url=pick_url,
+                exclude_appointment=exclude_appointment,
+            )
+        )
+    elif patients and form.is_valid():
+        scope = slot_reader.Scope.of(
+            form.cleaned_data["service"], form.cleaned_data.get("practitioner")
+        )
+        context.update(
+            _availability(
+                request,
+                scope,
+                online=False,
+                base_params={**extra_params, **_pick_context(form, site)},
+                page_url=page_url,
+                pick_url=pick_url,
+            )
+        )
+    return context
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def staff_book(request: HttpRequest) -> HttpResponse:
+    """Book for a client on the phone: find the client, then as a client would, with the
+    phone-only hours open too."""
+    raw_client = request.GET.get("client") or request.POST.get("client") or ""
+    if not raw_client:
+        query = request.GET.get("q", "")
+        found = Client.objects.search(query)[:20] if query else []
+        return render(request, "booking/staff/book_find.html", {"q": query, "found": found})
+    if not raw_client.isdigit():
+        raise Http404
+    client = client_for_staff(int(raw_client))
+    data = request.POST if request.method == "POST" else request.GET
+    patient = _patient_of(client, data.get("patient"))
+    if request.method == "POST" or data.get("start"):
+        return _staff_confirm(request, client, data)
+    patients = list(Patient.objects.of_client(client).order_by("name", "pk"))
+    if patient is not None:
+        patients.sort(key=lambda p: p.pk != patient.pk)
+    context = _staff_pick(
+        request,
+        client=client,
+        patients=patients,
+        page_url=reverse("booking:staff_book"),
+        pick_url=reverse("booking:staff_book"),
+        extra_params={"client": str(client.pk)},
+    )
+    context["client"] = client
+    template = "booking/staff/book.html#availability" if request.htmx else "booking/staff/book.html"
+    return render(request, template, context)
+
+
+def _staff_confirm(request: HttpRequest, client: Client, data) -> HttpResponse:
+    patient = _patient_of(client, data.get("patient"))
+    service = Service.objects.active().filter(slug=data.get("service") or "").first()
+    if patient is None or service is None:
+        raise Http404
+    practitioner = None
+    raw = data.get("practitioner") or ""
+    if raw:
+        practitioner = (
+            Practitioner.objects.active()
+            .filter(pk=int(raw) if raw.isdigit() else 0, services=service)
+            .first()
+        )
+        if practitioner is None:
+            raise Http404
+    form = ConfirmForm(
+        data
+        if request.method == "POST"
+        else {"start": data.get("start"), "request_key": secrets.token_urlsafe(16)}
+    )
+    if not form.is_valid() and request.method == "GET":
+        raise Http404
+    taken = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = services.book(
+                client=client,
+                patient=patient,
+                service=service,
+                starts_at=form.cleaned_data["start"],
+                practitioner=practitioner,
+                booked_by=request.user,
+                online=False,
+                reason=form.cleaned_data["reason"],
+                request_key=form.cleaned_data["request_key"] or None,
+            )
+        except services.SlotTaken as error:
+            taken = error
+        except services.BookingError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Appointment booked."))
+            day = result.appointment.starts_at.astimezone(Clinic.current().tz).date()
+            return redirect(f"{reverse('booking:agenda')}?day={day.isoformat()}")
+    start = form.cleaned_data.get("start") if hasattr(form, "cleaned_data") else None
+    return render(
+        request,
+        "booking/staff/book_confirm.html",
+        {
+            "form": form,
+            "client": client,
+            "patient": patient,
+            "service": service,
+            "practitioner": practitioner,
+            "start": start,
+            "end": start + service.duration if start else None,
+            "taken": taken,
+        },
+        status=409 if taken else 200,
+    )
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def staff_move(request: HttpRequest, pk: int) -> HttpResponse:
+    appointment = appointment_for_staff(pk)
+    page_url = reverse("booking:staff_move", args=[pk])
+    if request.method == "POST" or request.GET.get("start"):
+        form = MoveForm(request.POST if request.method == "POST" else request.GET)
+        if not form.is_valid():
+            raise Http404
+        raw = (request.POST if request.method == "POST" else request.GET).get("practitioner", "")
+        practitioner = (
+            Practitioner.objects.active().filter(pk=int(raw)).first() if raw.isdigit() else None
+        )
+        taken = None
+        if request.method == "POST":
+            try:
+                services.move(
+                    appointment,
+                    starts_at=form.cleaned_data["start"],
+                    practitioner=practitioner,
+                    by_user=request.user,
+                    by_clinic=True,
+                )
+            except services.SlotTaken as error:
+                taken = error
+            except services.BookingError as error:
+                messages.error(request, str(error))
+                return redirect(page_url)
+            else:
+                messages.success(request, _("The appointment is moved; the client is told."))
+                return redirect("booking:staff_appointment", pk=pk)
+        start = form.cleaned_data["start"]
+        return render(
+            request,
+            "booking/staff/move_confirm.html",
+            {
+                "appointment": appointment,
+                "start": start,
+                "end": start + appointment.service.duration,
+                "taken": taken,
+                "practitioner": practitioner,
+                "back_url": page_url,
+            },
+            status=409 if taken else 200,
+        )
+    params = {}
+    practitioner_raw = request.GET.get("practitioner") or str(appointment.practitioner_id)
+    params["practitioner"] = practitioner_raw
+    practitioner = (
+        Practitioner.objects.active().filter(pk=int(practitioner_raw)).first()
+        if practitioner_raw.isdigit()
+        else None
+    )
+    scope = slot_reader.Scope.of(appointment.service, practitioner)
+    context = {
+        "appointment": appointment,
+        "practitioners": Practitioner.objects.active().filter(services=appointment.service),
+        "chosen": practitioner,
+    }
+    context.update(
+        _availability(
+            request,
+            scope,
+            online=False,
+            base_params=params,
+            page_url=page_url,
+            pick_url=page_url,
+            exclude_appointment=appointment.pk,
+        )
+    )
+    template = "booking/staff/move.html#availability" if request.htmx else "booking/staff/move.html"
+    return render(request, template, context)
+
+
+# --- staff: hours, closures, time off, rules, feeds ----------------------------------------------
+
+
+_HOUR_FORMS = {
+    "weekly": (WeeklyHoursForm, WeeklyHours),
+    "extra": (ExtraOpeningForm, ExtraOpening),
+    "closure": (ClosureForm, Closure),
+    "timeoff": (TimeOffForm, TimeOff),
+}
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def hours(request: HttpRequest) -> HttpResponse:
+    """Weekly hours per practitioner, extra openings, closures and time off on one page."""
+    kind = request.POST.get("kind", "")
+    forms = {name: form_class(prefix=name) for name, (form_class, _m) in _HOUR_FORMS.items()}
+    if request.method == "POST":
+        if kind not in _HOUR_FORMS:
+            raise Http404
+        form_class, model = _HOUR_FORMS[kind]
+        if "delete" in request.POST:
+            raw = request.POST.get("delete", "")
+            deleted, _n = model.objects.filter(pk=int(raw) if raw.isdigit() else 0).delete()
+            if not deleted:
+                raise Http404
+            messages.success(request, _("Removed."))
+            return redirect("booking:hours")
+        form = form_class(request.POST, prefix=kind)
+        if form.is_valid():
+            form.save()
+            messages.success(request, _("Saved."))
+            return redirect("booking:hours")
+        forms[kind] = form
+    practitioners = Practitioner.objects.active().prefetch_related("weekly_hours")
+    tz = Clinic.current().tz
+    today = timezone.now().astimezone(tz).date()
+    return render(
+        request,
+        "booking/staff/hours.html",
+        {
+            "forms": forms,
+            "practitioners": practitioners,
+            "closures": Closure.objects.filter(end__gte=today),
+            "extras": ExtraOpening.objects.filter(date__gte=today).select_related("practitioner"),
+            "time_off": TimeOff.objects.filter(end__gte=timezone.now()).select_related(
+                "practitioner"
+            ),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def rules(request: HttpRequest) -> HttpResponse:
+    current = BookingRules.current()
+    current = BookingRules.objects.get(pk=current.pk)
+    form = RulesForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, _("The booking rules are saved."))
+        return redirect("booking:rules")
+    return render(request, "booking/staff/rules.html", {"form": form})
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def feeds(request: HttpRequest) -> HttpResponse:
+    """Private calendar feeds: a practitioner subscribes their phone's calendar to a secret URL."""
+    practitioners = Practitioner.objects.active().annotate(
+        live=Count("feeds", filter=Q(feeds__revoked_at=None))
+    )
+    new_url = ""
+    if request.method == "POST":
+        raw = request.POST.get("practitioner", "")
+        practitioner = practitioners.filter(pk=int(raw) if raw.isdigit() else 0).first()
+        if practitioner is None:
+            raise Http404
+        CalendarFeed.objects.filter(practitioner=practitioner, revoked_at=None).update(
+            revoked_at=timezone.now()
+        )
+        if request.POST.get("action") != "revoke":
+            _feed, token = CalendarFeed.issue(practitioner)
+            new_url = request.build_absolute_uri(reverse("booking:feed", args=[token]))
+            messages.success(request, _("New feed address made; the old one no longer works."))
+        else:
+            messages.success(request, _("Feed revoked."))
+    return render(
+        request, "booking/staff/feeds.html", {"practitioners": practitioners, "new_url": new_url}
+    )
+
+
+@require_GET
+def feed(request: HttpRequest, token: str) -> HttpResponse:
+    from booking import ics
+
+    found = CalendarFeed.by_token(token)
+    if found is None:
+        raise Http404
+    now = timezone.now()
+    appointments = (
+        Appointment.objects.with_related()
+        .filter(practitioner=found.practitioner, starts_at__gte=now - timedelta(days=30))
+        .order_by("starts_at")[:2000]
+    )
+    # Minimal data in the feed: a phone calendar is not the place for health details.
+    body = ics.calendar([ics_event(a, now=now) for a in appointments], name=found.practitioner.name)
+    return HttpResponse(body, content_type="text/calendar; charset=utf-8")
+
+
+@login_required
+@require_GET
+def bench_ok(request: HttpRequest) -> HttpResponse:
+    """A trivial authenticated page: the floor the benchmark compares the slot pages with."""
+    return HttpResponse("ok", content_type="text/plain")
