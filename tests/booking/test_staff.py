@@ -1,0 +1,280 @@
+"""The staff side: agenda, booking by phone, move, cancel, outcomes, hours, rules, feeds."""
+
+from datetime import time, timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from booking.models import Appointment, BookingRules, CalendarFeed, Closure, WeeklyHours
+from tests import factories
+from tests.booking.conftest import DAY
+from tests.booking.factories import at, make_appointment, make_practitioner, make_service
+
+NOW = at(DAY - timedelta(days=3), 10)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def stamp(dt) -> str:
+    return str(int(dt.timestamp()))
+
+
+@pytest.fixture
+def booked(client_user, filou, consultation, dubois):
+    return make_appointment(
+        client=client_user.client,
+        patient=filou,
+        service=consultation,
+        practitioner=dubois,
+        starts_at=at(DAY, 9),
+    )
+
+
+def test_the_day_agenda_lists_appointments_with_bounded_queries(
+    as_reception,
+    client_user,
+    filou,
+    consultation,
+    dubois,
+    fontaine,
+    django_assert_max_num_queries,
+):
+    for hour in range(9, 12):
+        for vet in (dubois, fontaine):
+            make_appointment(
+                client=client_user.client,
+                patient=filou,
+                service=consultation,
+                practitioner=vet,
+                starts_at=at(DAY, hour),
+            )
+    with django_assert_max_num_queries(10):
+        response = as_reception.get(reverse("booking:agenda"), {"day": DAY.isoformat()})
+    assert response.status_code == 200
+    assert response.content.count(b'id="appointment-') == 6
+    only = as_reception.get(
+        reverse("booking:agenda"), {"day": DAY.isoformat(), "practitioner": dubois.pk}
+    )
+    assert only.content.count(b'id="appointment-') == 3
+
+
+def test_the_week_view_and_the_htmx_partial(as_vet, booked, django_assert_max_num_queries):
+    with django_assert_max_num_queries(10):
+        response = as_vet.get(
+            reverse("booking:agenda"),
+            {"day": DAY.isoformat(), "view": "week"},
+            headers={"HX-Request": "true"},
+        )
+    html = response.content.decode()
+    assert html.lstrip().startswith('<section id="agenda"')
+    assert html.count("<h2>") == 7
+    assert "Filou" in html
+
+
+def test_clients_cannot_see_the_agenda(as_client, booked):
+    assert as_client.get(reverse("booking:agenda")).status_code == 403
+    url = reverse("booking:staff_appointment", args=[booked.pk])
+    assert as_client.get(url).status_code == 403
+
+
+def test_reception_books_by_phone_in_phone_only_hours(
+    as_reception, client_user, filou, site, reception, notify
+):
+    evening = make_practitioner(site, name="Dr Soir", hours=[(time(18), time(20), False)])
+    make_service(site, [evening], slug="consultation")
+    page = as_reception.get(
+        reverse("booking:staff_book"),
+        {"client": client_user.client.pk, "patient": filou.pk, "day": DAY.isoformat()},
+    )
+    assert page.status_code == 200
+    assert b">18:00<" in page.content
+    confirm = as_reception.get(
+        reverse("booking:staff_book"),
+        {
+            "client": client_user.client.pk,
+            "patient": filou.pk,
+            "service": "consultation",
+            "start": stamp(at(DAY, 18)),
+        },
+    )
+    key = confirm.context["form"]["request_key"].value()
+    response = as_reception.post(
+        reverse("booking:staff_book"),
+        {
+            "client": client_user.client.pk,
+            "patient": filou.pk,
+            "service": "consultation",
+            "start": stamp(at(DAY, 18)),
+            "request_key": key,
+        },
+    )
+    assert response.status_code == 302
+    appointment = Appointment.objects.get()
+    assert appointment.channel == "staff"
+    assert appointment.booked_by == reception
+
+
+def test_an_overlap_is_refused_with_the_conflicting_appointment_shown(
+    as_reception, booked, other_client_user, strangers_cat, dubois
+):
+    response = as_reception.post(
+        reverse("booking:staff_book"),
+        {
+            "client": other_client_user.client.pk,
+            "patient": strangers_cat.pk,
+            "service": "consultation",
+            "practitioner": dubois.pk,
+            "start": stamp(at(DAY, 9, 15)),
+            "request_key": "x",
+        },
+    )
+    assert response.status_code == 409
+    html = response.content.decode()
+    assert "This slot was just taken" in html
+    assert "Filou" in html
+    assert "Dr Dubois" in html
+    assert Appointment.objects.count() == 1
+
+
+def test_the_staff_booking_page_finds_clients_and_refuses_foreign_patients(
+    as_reception, client_user, strangers_cat, consultation
+):
+    found = as_reception.get(reverse("booking:staff_book"), {"q": "Camille"})
+    assert b"Martin" in found.content
+    response = as_reception.get(
+        reverse("booking:staff_book"),
+        {"client": client_user.client.pk, "patient": strangers_cat.pk},
+    )
+    assert response.status_code == 404
+    assert as_reception.get(reverse("booking:staff_book"), {"client": 9999}).status_code == 404
+
+
+def test_staff_move_and_cancel_with_a_reason(as_reception, booked, notify):
+    response = as_reception.post(
+        reverse("booking:staff_move", args=[booked.pk]), {"start": stamp(at(DAY, 16))}
+    )
+    assert response.status_code == 302
+    booked.refresh_from_db()
+    assert booked.starts_at == at(DAY, 16)
+    assert booked.version == 2
+    refused = as_reception.post(reverse("booking:staff_cancel", args=[booked.pk]), {"reason": ""})
+    assert refused.status_code == 400
+    as_reception.post(reverse("booking:staff_cancel", args=[booked.pk]), {"reason": "Vet ill"})
+    booked.refresh_from_db()
+    assert booked.status == "cancelled"
+    assert booked.cancel_reason == "Vet ill"
+    assert booked.cancelled_by_clinic
+    assert booked.version == 3
+
+
+def test_attended_and_no_show_are_marked_by_hand(as_vet, vet, booked):
+    url = reverse("booking:staff_outcome", args=[booked.pk])
+    as_vet.post(url, {"status": "attended"})
+    booked.refresh_from_db()
+    assert booked.status == "booked"  # not before its day
+    with time_machine.travel(at(DAY, 9, 5), tick=False):
+        as_vet = factories.verified_http_client(vet)  # the old session expired meanwhile
+        response = as_vet.post(url, {"status": "no_show"}, headers={"HX-Request": "true"})
+        assert b"No-show" in response.content
+    booked.refresh_from_db()
+    assert booked.status == "no_show"
+    assert as_vet.post(url, {"status": "cancelled"}).status_code == 404
+
+
+def test_a_manager_edits_hours_and_closures_and_bad_input_shows_errors(as_manager, dubois):
+    before = WeeklyHours.objects.count()
+    response = as_manager.post(
+        reverse("booking:hours"),
+        {
+            "kind": "weekly",
+            "weekly-practitioner": dubois.pk,
+            "weekly-weekday": 5,
+            "weekly-start": "12:00",
+            "weekly-end": "09:00",
+        },
+    )
+    assert response.status_code == 400
+    assert b"The end must be after the start" in response.content
+    as_manager.post(
+        reverse("booking:hours"),
+        {
+            "kind": "weekly",
+            "weekly-practitioner": dubois.pk,
+            "weekly-weekday": 5,
+            "weekly-start": "20:00",
+            "weekly-end": "21:00",
+            "weekly-online": "on",
+        },
+    )
+    assert WeeklyHours.objects.count() == before + 1
+    as_manager.post(
+        reverse("booking:hours"),
+        {
+            "kind": "closure",
+            "closure-start": "2026-12-25",
+            "closure-end": "2026-12-25",
+            "closure-label": "Christmas",
+        },
+    )
+    closure = Closure.objects.get()
+    as_manager.post(reverse("booking:hours"), {"kind": "closure", "delete": closure.pk})
+    assert not Closure.objects.exists()
+
+
+def test_only_managers_edit_hours_and_rules(as_reception, as_manager, rules):
+    assert as_reception.get(reverse("booking:hours")).status_code == 403
+    assert as_reception.post(reverse("booking:rules"), {}).status_code == 403
+    response = as_manager.post(
+        reverse("booking:rules"),
+        {
+            "horizon_days": 30,
+            "min_notice_minutes": 60,
+            "slot_step_minutes": 2,
+            "cutoff_hours": 12,
+            "max_upcoming": 3,
+        },
+    )
+    assert b"At least 5 minutes" in response.content
+    as_manager.post(
+        reverse("booking:rules"),
+        {
+            "horizon_days": 30,
+            "min_notice_minutes": 60,
+            "slot_step_minutes": 10,
+            "cutoff_hours": 12,
+            "max_upcoming": 3,
+        },
+    )
+    assert BookingRules.current().horizon_days == 30
+
+
+def test_a_practitioners_private_feed_works_until_revoked(as_vet, booked, dubois, client):
+    as_vet.post(reverse("booking:feeds"), {"practitioner": dubois.pk, "action": "issue"})
+    feed = CalendarFeed.objects.get()
+    # The token exists only in the page shown once; issue another to know it here.
+    _feed, token = CalendarFeed.issue(dubois)
+    body = client.get(reverse("booking:feed", args=[token])).content.decode()
+    assert body.startswith("BEGIN:VCALENDAR\r\n")
+    assert "DTSTART:20260601T070000Z" in body
+    as_vet.post(reverse("booking:feeds"), {"practitioner": dubois.pk, "action": "revoke"})
+    assert client.get(reverse("booking:feed", args=[token])).status_code == 404
+    feed.refresh_from_db()
+    assert feed.revoked_at is not None
+
+
+def test_the_staff_dashboard_shows_todays_agenda(reception, booked):
+    with time_machine.travel(at(DAY, 8), tick=False):
+        html = (
+            factories.verified_http_client(reception).get(reverse("portal:home")).content.decode()
+        )
+    assert "Filou" in html
+    assert "09:00" in html
+
+
+def test_factories_make_a_second_site(clinic):
+    assert factories.make_site(name="Other").is_default in (True, False)
