@@ -49,9 +49,11 @@
   document.addEventListener("htmx:wsConfigSend", (event) => {
     const form = event.target;
     const file = form.querySelector("input[type=file]");
-    // Attachments, and sending while disconnected, go through the plain form post instead.
+    // Attachments, and sending while disconnected, go through the plain form post instead
+    // (htmx has already cancelled the submit event; form.submit() fires no second one).
     if (!socket || (file && file.files.length > 0)) {
       event.preventDefault();
+      form.submit();
       return;
     }
     delete event.detail.parameters.csrfmiddlewaretoken;
