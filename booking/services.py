@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from booking import availability as engine
+from booking import events
 from booking import slots as slot_reader
 from booking.models import Appointment, BookingRules, Practitioner, Service
 from portal.models import Client, Clinic, User
@@ -61,11 +62,15 @@ def _emit_booked(appointment: Appointment) -> None:
     notifications.appointment_booked(build_notice(appointment))
 
 
-def _emit_moved(appointment: Appointment, previous_version: int) -> None:
+def _emit_moved(
+    appointment: Appointment, previous_version: int, released: events.ReleasedSlot | None = None
+) -> None:
     from booking.notices import build_notice
     from notifications import services as notifications
 
     notifications.appointment_moved(build_notice(appointment), previous_version=previous_version)
+    if released is not None:
+        events.slot_released(released)
 
 
 def _emit_cancelled(appointment: Appointment, by_clinic: bool) -> None:
@@ -73,6 +78,20 @@ def _emit_cancelled(appointment: Appointment, by_clinic: bool) -> None:
     from notifications import services as notifications
 
     notifications.appointment_cancelled(build_notice(appointment), by_clinic=by_clinic)
+    events.slot_released(_released(appointment, by_clinic=by_clinic))
+
+
+def _released(appointment: Appointment, *, by_clinic: bool) -> events.ReleasedSlot:
+    """The time `appointment` held, as it was before a cancel or a move."""
+    return events.ReleasedSlot(
+        site_id=appointment.site_id,
+        service_id=appointment.service_id,
+        practitioner_id=appointment.practitioner_id,
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        appointment_id=appointment.pk,
+        by_clinic=by_clinic,
+    )
 
 
 def _check_service(service: Service, patient: Patient, *, online: bool) -> None:
@@ -278,6 +297,7 @@ def move(
         else:
             chosen = practitioner.pk
         previous_version = current.version
+        released = _released(current, by_clinic=by_clinic)  # the old time, before it changes
         current.starts_at = starts_at
         current.ends_at = starts_at + service.duration
         current.blocks_until = starts_at + service.duration + service.buffer
@@ -298,7 +318,7 @@ def move(
                 )
         except IntegrityError:
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
-        transaction.on_commit(lambda: _emit_moved(current, previous_version), robust=True)
+        transaction.on_commit(lambda: _emit_moved(current, previous_version, released), robust=True)
     return current
 
 
