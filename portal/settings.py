@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "notifications",
     "records",
     "booking",
+    "waitlist",
     "messaging",
 ]
 
@@ -291,10 +292,103 @@ LOGGING = {
 
 # Each app's own settings live in its block below (read from the environment like the rest).
 # --- notifications settings: start ---
+# Text messages: console (default, printed by `make run`), locmem (tests), file (var/sms/) or
+# http (a provider's JSON API: URL, API key; delivery receipts signed with the webhook secret,
+# HMAC-SHA256 of the body in X-Signature, posted to /notifications/webhooks/sms/).
+NOTIFICATIONS_SMS_BACKEND = env_choice(
+    "ACCUEIL_SMS_BACKEND", "console", choices=("console", "locmem", "file", "http")
+)
+NOTIFICATIONS_SMS_FILE_DIR = Path(env_str("ACCUEIL_SMS_FILE_DIR") or VAR_DIR / "sms")
+NOTIFICATIONS_SMS_HTTP_URL = env_url("ACCUEIL_SMS_HTTP_URL", schemes=("https", "http"))
+NOTIFICATIONS_SMS_HTTP_API_KEY = env_str("ACCUEIL_SMS_HTTP_API_KEY")
+NOTIFICATIONS_SMS_HTTP_TIMEOUT = env_int("ACCUEIL_SMS_HTTP_TIMEOUT", 10, minimum=1)
+NOTIFICATIONS_SMS_WEBHOOK_SECRET = env_str("ACCUEIL_SMS_WEBHOOK_SECRET")
+if NOTIFICATIONS_SMS_BACKEND == "http" and not (
+    NOTIFICATIONS_SMS_HTTP_URL and NOTIFICATIONS_SMS_WEBHOOK_SECRET
+):
+    raise ImproperlyConfigured(
+        "ACCUEIL_SMS_BACKEND=http needs ACCUEIL_SMS_HTTP_URL and ACCUEIL_SMS_WEBHOOK_SECRET."
+    )
+# Estimated cost shown to staff, in euro cents per SMS part.
+NOTIFICATIONS_SMS_CENTS_PER_SEGMENT = env_int("ACCUEIL_SMS_CENTS_PER_SEGMENT", 5, minimum=0)
+# Reminders: hours before the appointment (on the clinic's wall clock).
+NOTIFICATIONS_REMINDER_EMAIL_HOURS = env_int("ACCUEIL_REMINDER_EMAIL_HOURS", 48, minimum=1)
+NOTIFICATIONS_REMINDER_SMS_HOURS = env_int("ACCUEIL_REMINDER_SMS_HOURS", 24, minimum=1)
+# Care reminders go this many days before the due date (renewals: a shorter lead).
+NOTIFICATIONS_CARE_LEAD_DAYS = env_int("ACCUEIL_CARE_LEAD_DAYS", 14, minimum=0)
+NOTIFICATIONS_RENEWAL_LEAD_DAYS = env_int("ACCUEIL_RENEWAL_LEAD_DAYS", 5, minimum=0)
+# Quiet hours for non-urgent text messages, clinic time (deferred to the end, never dropped).
+NOTIFICATIONS_QUIET_START = env_str("ACCUEIL_QUIET_START", "20:00")
+NOTIFICATIONS_QUIET_END = env_str("ACCUEIL_QUIET_END", "08:30")
+NOTIFICATIONS_QUIET_SUNDAY = env_bool("ACCUEIL_QUIET_SUNDAY", default=True)
+for _name, _value in (("ACCUEIL_QUIET_START", NOTIFICATIONS_QUIET_START),
+                      ("ACCUEIL_QUIET_END", NOTIFICATIONS_QUIET_END)):  # fmt: skip
+    _h, _, _m = _value.partition(":")
+    if not (_h.isdigit() and _m.isdigit() and int(_h) < 24 and int(_m) < 60 and len(_m) == 2):
+        raise ImproperlyConfigured(f"{_name} must be a time such as 20:00; got {_value!r}.")
+# Non-urgent messages (care, documents, messages, offers, campaigns) per client per 7 days.
+NOTIFICATIONS_WEEKLY_CAP = env_int("ACCUEIL_NOTIFICATIONS_WEEKLY_CAP", 5, minimum=1)
+# Provider errors: attempts before "failed", and the first wait (doubled each time).
+NOTIFICATIONS_MAX_ATTEMPTS = env_int("ACCUEIL_NOTIFICATIONS_MAX_ATTEMPTS", 5, minimum=1)
+NOTIFICATIONS_RETRY_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_RETRY_SECONDS", 60, minimum=0)
+# A row left "sending" longer than this was interrupted (worker killed): recovery takes it.
+NOTIFICATIONS_SENDING_LEASE_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_LEASE_SECONDS", 300, minimum=5)
 # --- notifications settings: end ---
 # --- records settings: start ---
+# Reports: the largest PDF a vet may upload, and how many days before a treatment runs out its
+# renewal falls due (notifications then reminds the owner ahead of that date).
+RECORDS_MAX_UPLOAD_BYTES = env_int("ACCUEIL_RECORDS_MAX_UPLOAD_MB", 20, minimum=1) * 1024 * 1024
+RECORDS_RENEWAL_LEAD_DAYS = env_int("ACCUEIL_RECORDS_RENEWAL_LEAD_DAYS", 5, minimum=0)
+# WeasyPrint logs seven INFO lines per rendered report: noise in the server log.
+LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 # --- records settings: end ---
 # --- booking settings: start ---
 # --- booking settings: end ---
+# --- waitlist settings: start ---
+# --- waitlist settings: end ---
 # --- messaging settings: start ---
+# Emergency words in clients' messages (accents and case ignored): an automatic reply with the
+# clinic's phone numbers and an urgent flag. Comma-separated, one list per language.
+ACCUEIL_MESSAGING_EMERGENCY_WORDS = env_list(
+    "ACCUEIL_MESSAGING_EMERGENCY_WORDS_FR",
+    [
+        "saigne",
+        "saignement",
+        "hémorragie",
+        "empoisonné",
+        "empoisonnée",
+        "intoxiqué",
+        "ne respire plus",
+        "respire mal",
+        "convulsions",
+        "convulse",
+        "inconscient",
+        "renversé",
+    ],
+) + env_list(
+    "ACCUEIL_MESSAGING_EMERGENCY_WORDS_EN",
+    [
+        "bleeding",
+        "poisoned",
+        "not breathing",
+        "can't breathe",
+        "seizure",
+        "seizures",
+        "unconscious",
+        "hit by a car",
+    ],
+)
+ACCUEIL_MESSAGING_MAX_BODY = env_int("ACCUEIL_MESSAGING_MAX_BODY", 4000, minimum=100)
+ACCUEIL_MESSAGING_MAX_FRAME = env_int("ACCUEIL_MESSAGING_MAX_FRAME", 16384, minimum=1024)
+ACCUEIL_MESSAGING_MAX_ATTACHMENT = env_int(
+    "ACCUEIL_MESSAGING_MAX_ATTACHMENT", 10 * 1024 * 1024, minimum=1024
+)
+# Messages one person may send per minute, counted in the shared cache (Redis when scaled).
+ACCUEIL_MESSAGING_RATE_PER_MINUTE = env_int("ACCUEIL_MESSAGING_RATE_PER_MINUTE", 20, minimum=1)
+# Minutes a clinic message may stay unread, the client away, before the no-content notice.
+ACCUEIL_MESSAGING_OFFLINE_NOTICE_MINUTES = env_int(
+    "ACCUEIL_MESSAGING_OFFLINE_NOTICE_MINUTES", 10, minimum=1
+)
+# Benchmarks only: adds a bare echo consumer at ws/bench/echo/ as the floor to compare with.
+ACCUEIL_BENCH_ECHO = env_bool("ACCUEIL_BENCH_ECHO", default=False)
 # --- messaging settings: end ---

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("booking/", include("booking.urls")),
+    path("waitlist/", include("waitlist.urls")),
     path("records/", include("records.urls")),
     path("messages/", include("messaging.urls")),
     path("notifications/", include("notifications.urls")),
