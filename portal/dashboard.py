@@ -1,7 +1,8 @@
-"""The dashboards are made of panels that each app contributes.
+"""The dashboards and the staff's client page are made of panels that each app contributes.
 
 portal imports none of the other apps (the arrows point one way), so it asks the app registry:
-an app whose AppConfig defines `dashboard_panels(request, *, staff)` adds its panels there.
+an app whose AppConfig defines `dashboard_panels(request, *, staff)` adds its panels to the
+dashboards, and `client_panels(request, client)` adds its panels to a client's page for staff.
 """
 
 from dataclasses import dataclass, field
@@ -23,4 +24,13 @@ def collect_panels(request: HttpRequest, *, staff: bool) -> list[Panel]:
         contribute = getattr(config, "dashboard_panels", None)
         if contribute is not None:
             panels.extend(contribute(request, staff=staff))
+    return sorted(panels, key=lambda panel: panel.order)
+
+
+def collect_client_panels(request: HttpRequest, client: object) -> list[Panel]:
+    panels: list[Panel] = []
+    for config in apps.get_app_configs():
+        contribute = getattr(config, "client_panels", None)
+        if contribute is not None:
+            panels.extend(contribute(request, client))
     return sorted(panels, key=lambda panel: panel.order)

@@ -24,7 +24,7 @@ from portal.access import (
     staff_required,
 )
 from portal.accounts import INVITATION_SESSION_KEY
-from portal.dashboard import collect_panels
+from portal.dashboard import collect_client_panels, collect_panels
 from portal.forms import (
     ClientContactForm,
     ClientForm,
@@ -139,7 +139,8 @@ def client_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     client = client_for_staff(pk)
-    return render(request, "portal/client_detail.html", {"client": client})
+    panels = collect_client_panels(request, client)
+    return render(request, "portal/client_detail.html", {"client": client, "panels": panels})
 
 
 @staff_required
