@@ -700,7 +700,13 @@ def staff_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     except services.BookingError as error:
         messages.error(request, str(error))
     if request.htmx:
-        return render(request, "booking/staff/agenda.html#row", {"appointment": appointment})
+        tz = Clinic.current().tz
+        context = {
+            "appointment": appointment,
+            "d": appointment.starts_at.astimezone(tz).date(),
+            "today": timezone.now().astimezone(tz).date(),
+        }
+        return render(request, "booking/staff/agenda.html#row", context)
     return redirect("booking:staff_appointment", pk=pk)
 
 
@@ -834,10 +840,18 @@ def _staff_confirm(request: HttpRequest, client: Client, data) -> HttpResponse:
             day = result.appointment.starts_at.astimezone(Clinic.current().tz).date()
             return redirect(f"{reverse('booking:agenda')}?day={day.isoformat()}")
     start = form.cleaned_data.get("start") if hasattr(form, "cleaned_data") else None
+    params = {"client": client.pk, "patient": patient.pk, "service": service.slug}
+    if practitioner is not None:
+        params["practitioner"] = practitioner.pk
+    alternatives = [
+        SlotLink(s.start, _with_start(reverse("booking:staff_book"), params, s.start))
+        for s in (taken.alternatives if taken else [])
+    ]
     return render(
         request,
         "booking/staff/book_confirm.html",
         {
+            "alternatives": alternatives,
             "form": form,
             "client": client,
             "patient": patient,
