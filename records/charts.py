@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from records.models import Weight
 
-WIDTH, HEIGHT = 600, 240
-LEFT, RIGHT, TOP, BOTTOM = 48, 16, 16, 32
+WIDTH, HEIGHT = 600, 260
+LEFT, RIGHT, TOP, BOTTOM = 64, 12, 16, 40
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class Point:
 class Tick:
     position: float
     label: str
+    anchor: str = "middle"  # the edge labels are anchored inwards so they are never clipped
 
 
 @dataclass(frozen=True)
@@ -92,5 +93,9 @@ def weight_chart(weights: Sequence[Weight]) -> WeightChart | None:
     chosen = list(points[::stride])
     if chosen[-1] is not points[-1]:
         chosen[-1] = points[-1]
-    x_ticks = tuple(Tick(point.x, point.weight.date.strftime("%m/%Y")) for point in chosen)
+    anchors = {0: "start", len(chosen) - 1: "end"} if len(chosen) > 1 else {}
+    x_ticks = tuple(
+        Tick(point.x, point.weight.date.strftime("%m/%Y"), anchors.get(index, "middle"))
+        for index, point in enumerate(chosen)
+    )
     return WeightChart(WIDTH, HEIGHT, points, y_ticks, x_ticks, low, high)

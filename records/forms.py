@@ -52,6 +52,7 @@ class PatientForm(forms.ModelForm):
 
 
 class LinkClientForm(forms.Form):
+    prefix = "link"  # several forms share the patient page: ids must stay unique
     client = forms.ModelChoiceField(
         label=_("Client"), queryset=Client.objects.all(), widget=forms.NumberInput
     )
@@ -63,6 +64,7 @@ class LinkClientForm(forms.Form):
 class EntryForm(forms.Form):
     """A consultation, surgery, lab result or note (vaccinations and treatments have their own)."""
 
+    prefix = "entry"  # several forms share the patient page: ids must stay unique
     kind = forms.ChoiceField(
         label=_("Kind"),
         choices=[
@@ -100,6 +102,7 @@ class EntryForm(forms.Form):
 class VaccinationForm(forms.Form):
     """A few taps: the vaccine from the species' protocol, today's date, next due proposed."""
 
+    prefix = "vaccination"  # several forms share the patient page: ids must stay unique
     vaccine = forms.ChoiceField(label=_("Vaccine"))
     date = forms.DateField(label=_("Date"), widget=DateInput())
     batch = forms.CharField(label=_("Batch number"), max_length=40, required=False)
@@ -119,11 +122,22 @@ class VaccinationForm(forms.Form):
         help_text=_("Only the clinic's team sees these."),
     )
 
-    def __init__(self, *args, patient: Patient, **kwargs) -> None:
+    def __init__(self, *args, patient: Patient, refresh_url: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.patient = patient
         choices = [(item.code, item.label) for item in vaccines_for(patient.species)]
         self.fields["vaccine"].choices = [*choices, ("other", _("Other (type it)"))]
+        if refresh_url:
+            # Choosing the vaccine or the date asks the server for the protocol's next due date;
+            # without JavaScript the date is filled in when the form is saved.
+            refresh = {
+                "hx-get": refresh_url,
+                "hx-trigger": "change",
+                "hx-target": "#vaccination-box",
+                "hx-include": "closest form",
+            }
+            for name in ("vaccine", "date"):
+                self.fields[name].widget.attrs.update(refresh)
         self.fields["other_vaccine"] = forms.CharField(
             label=_("Other vaccine"), max_length=60, required=False
         )
@@ -145,6 +159,7 @@ class VaccinationForm(forms.Form):
 
 
 class TreatmentForm(forms.Form):
+    prefix = "treatment"  # several forms share the patient page: ids must stay unique
     drug = forms.CharField(label=_("Drug"), max_length=120)
     dose = forms.CharField(label=_("Dose"), max_length=120)
     start = forms.DateField(label=_("Start"), widget=DateInput())
@@ -171,6 +186,7 @@ class TreatmentForm(forms.Form):
 
 
 class WeightForm(forms.Form):
+    prefix = "weight"  # several forms share the patient page: ids must stay unique
     date = forms.DateField(label=_("Date"), widget=DateInput())
     kg = forms.DecimalField(
         label=_("Weight (kg)"), min_value=0.01, max_value=2000, max_digits=6, decimal_places=2
@@ -181,6 +197,7 @@ class WeightForm(forms.Form):
 
 
 class ReportUploadForm(forms.Form):
+    prefix = "upload"  # several forms share the patient page: ids must stay unique
     title = forms.CharField(label=_("Title"), max_length=200)
     date = forms.DateField(label=_("Date"), widget=DateInput())
     file = forms.FileField(
@@ -208,6 +225,7 @@ class ReportUploadForm(forms.Form):
 
 
 class ReportWriteForm(forms.Form):
+    prefix = "write"  # several forms share the patient page: ids must stay unique
     title = forms.CharField(label=_("Title"), max_length=200)
     date = forms.DateField(label=_("Date"), widget=DateInput())
     summary = forms.CharField(

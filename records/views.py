@@ -309,7 +309,12 @@ def staff_patient(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _vaccination_form(patient: Patient, today, data=None) -> VaccinationForm:
     """The form with the next injection proposed from the protocol for the chosen vaccine."""
-    form = VaccinationForm(data, patient=patient, initial={"date": today})
+    form = VaccinationForm(
+        data,
+        patient=patient,
+        initial={"date": today},
+        refresh_url=reverse("records:add_vaccination", args=[patient.pk]),
+    )
     if data is None:
         choices = form.fields["vaccine"].choices
         code = choices[0][0] if choices else ""
@@ -354,13 +359,14 @@ def add_vaccination(request: HttpRequest, pk: int) -> HttpResponse:
         # The form comes back unbound (no errors shown while the vet is still choosing).
         probe = VaccinationForm(request.GET, patient=patient)
         probe.is_valid()
-        initial = request.GET.dict()
-        given_on = probe.cleaned_data.get("date")
-        initial["next_due"] = _proposed_due(patient, initial.get("vaccine", ""), given_on)
-        form = VaccinationForm(patient=patient, initial=initial)
+        initial = {name: probe.data.get(probe.add_prefix(name)) for name in probe.fields}
+        initial["next_due"] = _proposed_due(
+            patient, initial.get("vaccine") or "", probe.cleaned_data.get("date")
+        )
+        form = VaccinationForm(patient=patient, initial=initial, refresh_url=request.path)
         context = {"patient": patient, "vaccination_form": form}
         return render(request, "records/staff_patient.html#vaccination", context)
-    form = VaccinationForm(request.POST, patient=patient)
+    form = VaccinationForm(request.POST, patient=patient, refresh_url=request.path)
     if not form.is_valid():
         return _form_again(request, patient, "vaccination", vaccination_form=form)
     data = form.cleaned_data

@@ -53,3 +53,8 @@ def make_report(
         services.publish_report(report=report, by=author)
         report.refresh_from_db()
     return report
+
+
+def prefixed(prefix: str, **fields) -> dict:
+    """POST data for one of the patient page's forms (each has its own prefix)."""
+    return {f"{prefix}-{name}": value for name, value in fields.items()}

@@ -14,7 +14,7 @@ from portal.models import AccessLog
 from records import services
 from records.models import Report
 from records.views import content_disposition
-from tests.records.factories import make_report, pdf_bytes
+from tests.records.factories import make_report, pdf_bytes, prefixed
 
 pytestmark = pytest.mark.django_db
 
@@ -25,11 +25,12 @@ def stored_files(settings) -> list[Path]:
 
 
 def upload(as_vet, patient, content: bytes, name: str = "result.pdf", **extra):
-    data = {
-        "title": extra.pop("title", "Blood test"),
-        "date": extra.pop("date", "2026-11-02"),
-        "file": SimpleUploadedFile(name, content, content_type="application/pdf"),
-    }
+    data = prefixed(
+        "upload",
+        title=extra.pop("title", "Blood test"),
+        date=extra.pop("date", "2026-11-02"),
+        file=SimpleUploadedFile(name, content, content_type="application/pdf"),
+    )
     return as_vet.post(reverse("records:upload_report", args=[patient.pk]), data, **extra)
 
 
@@ -107,7 +108,7 @@ def test_it_leaves_no_file_behind_when_the_storage_fails_half_way(vet, patient, 
 def test_it_writes_a_branded_pdf_report(as_vet, vet, patient, settings, clinic):
     response = as_vet.post(
         reverse("records:write_report", args=[patient.pk]),
-        {"title": "Post-op check", "date": "2026-11-02", "summary": "Healing well.\n\nSee you."},
+        prefixed("write", title="Post-op check", date="2026-11-02", summary="Healing.\n\nSee you."),
     )
     assert response.status_code == 302
     report = Report.objects.get()

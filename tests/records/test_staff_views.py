@@ -18,7 +18,7 @@ from records.models import (
     Weight,
 )
 from tests import factories
-from tests.records.factories import make_entry
+from tests.records.factories import make_entry, prefixed
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_it_links_a_co_owner(as_reception, patient):
     other = factories.make_client()
     as_reception.post(
         reverse("records:patient_link", args=[patient.pk]),
-        {"client": other.pk, "role": "co_owner"},
+        prefixed("link", client=other.pk, role="co_owner"),
     )
     assert patient.guardianships.get(client=other).role == Guardianship.Role.CO_OWNER
 
@@ -95,12 +95,14 @@ def test_it_proposes_the_next_due_date_from_the_protocol(as_vet, patient):
     # The page opens on the species' first vaccine, given today, with its booster proposed.
     assert f'value="{(today + timedelta(weeks=4)).isoformat()}"' in page
     response = as_vet.get(
-        url, {"vaccine": "chpl", "date": "2026-03-01"}, HTTP_HX_REQUEST="true"
+        url, prefixed("vaccination", vaccine="chpl", date="2026-03-01"), HTTP_HX_REQUEST="true"
     ).content.decode()
     assert 'value="2026-03-29"' in response  # primo-vaccination: booster 4 weeks later
     make_entry(patient, kind=EntryKind.VACCINATION, date=date(2026, 3, 1))
     Vaccination.objects.create(entry=HistoryEntry.objects.get(), vaccine="chpl")
-    booster = as_vet.get(url, {"vaccine": "chpl", "date": "2026-03-29"}, HTTP_HX_REQUEST="true")
+    booster = as_vet.get(
+        url, prefixed("vaccination", vaccine="chpl", date="2026-03-29"), HTTP_HX_REQUEST="true"
+    )
     assert 'value="2027-03-29"' in booster.content.decode()  # then yearly
 
 
@@ -108,7 +110,7 @@ def test_it_records_a_vaccination_in_a_few_taps(as_vet, vet, patient):
     today = timezone.localdate()
     response = as_vet.post(
         reverse("records:add_vaccination", args=[patient.pk]),
-        {"vaccine": "rabies", "date": today.isoformat()},
+        prefixed("vaccination", vaccine="rabies", date=today.isoformat()),
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 204
@@ -127,7 +129,7 @@ def test_it_records_a_vaccination_in_a_few_taps(as_vet, vet, patient):
 def test_it_records_a_hand_typed_vaccine(as_vet, patient):
     as_vet.post(
         reverse("records:add_vaccination", args=[patient.pk]),
-        {"vaccine": "other", "other_vaccine": "Leishmaniosis", "date": "2026-11-01"},
+        prefixed("vaccination", vaccine="other", other_vaccine="Leishmaniosis", date="2026-11-01"),
     )
     assert Vaccination.objects.get().vaccine == "Leishmaniosis"
 
@@ -136,17 +138,17 @@ def test_it_refuses_a_history_entry_dated_in_the_future(as_vet, patient):
     tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
     url = reverse("records:add_entry", args=[patient.pk])
     response = as_vet.post(
-        url, {"kind": "note", "date": tomorrow, "title": "Later"}, HTTP_HX_REQUEST="true"
+        url, prefixed("entry", kind="note", date=tomorrow, title="Later"), HTTP_HX_REQUEST="true"
     )
     assert response.status_code == 200
     assert "This date is in the future." in response.content.decode()
     assert 'id="entry-box"' not in response.content.decode()  # only the form comes back
-    plain = as_vet.post(url, {"kind": "note", "date": tomorrow, "title": "Later"})
+    plain = as_vet.post(url, prefixed("entry", kind="note", date=tomorrow, title="Later"))
     assert plain.status_code == 400
     for name, data in (
-        ("records:add_vaccination", {"vaccine": "rabies", "date": tomorrow}),
-        ("records:add_treatment", {"drug": "X", "dose": "1", "start": tomorrow}),
-        ("records:add_weight", {"date": tomorrow, "kg": "12"}),
+        ("records:add_vaccination", prefixed("vaccination", vaccine="rabies", date=tomorrow)),
+        ("records:add_treatment", prefixed("treatment", drug="X", dose="1", start=tomorrow)),
+        ("records:add_weight", prefixed("weight", date=tomorrow, kg="12")),
     ):
         assert as_vet.post(reverse(name, args=[patient.pk]), data).status_code == 400
     assert not HistoryEntry.objects.exists()
@@ -157,13 +159,15 @@ def test_it_records_an_entry_a_treatment_and_a_weight(as_vet, patient):
     today = timezone.localdate().isoformat()
     as_vet.post(
         reverse("records:add_entry", args=[patient.pk]),
-        {"kind": "surgery", "date": today, "title": "Neutering", "summary": "All went well."},
+        prefixed("entry", kind="surgery", date=today, title="Neutering", summary="All went well."),
     )
     as_vet.post(
         reverse("records:add_treatment", args=[patient.pk]),
-        {"drug": "Meloxicam", "dose": "1 ml", "start": today, "end": "2099-01-01"},
+        prefixed("treatment", drug="Meloxicam", dose="1 ml", start=today, end="2099-01-01"),
     )
-    as_vet.post(reverse("records:add_weight", args=[patient.pk]), {"date": today, "kg": "12.5"})
+    as_vet.post(
+        reverse("records:add_weight", args=[patient.pk]), prefixed("weight", date=today, kg="12.5")
+    )
     assert list(HistoryEntry.objects.values_list("title", flat=True).order_by("pk")) == [
         "Neutering",
         "Meloxicam",
