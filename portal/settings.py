@@ -345,6 +345,12 @@ LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 # --- booking settings: start ---
 # --- booking settings: end ---
 # --- waitlist settings: start ---
+# A released slot goes to WAVE_SIZE waiting clients at once, then to the next WAVE_SIZE every
+# WAVE_MINUTES while nobody has taken it. RANKING: "signup" (earliest sign-up first, then fit)
+# or "fit" (same vet asked for and nearest deadline first, then sign-up).
+WAITLIST_WAVE_SIZE = env_int("ACCUEIL_WAITLIST_WAVE_SIZE", 3, minimum=1)
+WAITLIST_WAVE_MINUTES = env_int("ACCUEIL_WAITLIST_WAVE_MINUTES", 20, minimum=1)
+WAITLIST_RANKING = env_choice("ACCUEIL_WAITLIST_RANKING", "signup", choices=("signup", "fit"))
 # --- waitlist settings: end ---
 # --- messaging settings: start ---
 # Emergency words in clients' messages (accents and case ignored): an automatic reply with the

@@ -1,7 +1,27 @@
 from django.apps import AppConfig
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 
 class WaitlistConfig(AppConfig):
     name = "waitlist"
     verbose_name = _("Waitlist")
+
+    def ready(self) -> None:
+        from booking.events import on_slot_released
+        from notifications.contracts import register_subject_checker
+        from waitlist.services import offer_still_valid, on_released
+
+        on_slot_released(on_released)
+        register_subject_checker("waitlist_offer", offer_still_valid)
+
+    def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
+        from waitlist.panels import client_panel, staff_panel
+
+        panel = staff_panel(request) if staff else client_panel(request)
+        return [panel] if panel is not None else []
+
+    def seed_demo(self, demo) -> None:
+        from waitlist.seed import seed_waitlist
+
+        seed_waitlist(demo)
