@@ -9,7 +9,6 @@ import mimetypes
 from datetime import date
 
 from django.template.loader import render_to_string
-from django.utils import translation
 
 from portal.models import Clinic, User
 from records.models import Patient
@@ -35,12 +34,7 @@ def _logo_data_uri(clinic: Clinic) -> str:
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def render_report(
-    *, patient: Patient, practitioner: User, title: str, on: date, summary: str
-) -> bytes:
-    """The PDF bytes of a written report (held in memory: a text report is a few dozen KB)."""
-    from weasyprint import HTML
-
+def report_html(patient: Patient, practitioner: User, title: str, on: date, summary: str) -> str:
     clinic = Clinic.current()
     context = {
         "clinic": clinic,
@@ -51,6 +45,17 @@ def render_report(
         "date": on,
         "paragraphs": [part.strip() for part in summary.split("\n\n") if part.strip()],
     }
-    with translation.override(translation.get_language() or "fr"):
-        html = render_to_string("records/pdf/report.html", context)
+    return render_to_string("records/pdf/report.html", context)
+
+
+def render_report(
+    *, patient: Patient, practitioner: User, title: str, on: date, summary: str
+) -> bytes:
+    """The PDF bytes of a written report (held in memory: a text report is a few dozen KB).
+
+    Rendered in the language of the request that writes it (the vet's).
+    """
+    from weasyprint import HTML
+
+    html = report_html(patient, practitioner, title, on, summary)
     return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
