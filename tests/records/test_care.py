@@ -4,6 +4,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from records import services
 from records.models import CareDue, CareKind, EntryKind, Guardianship, Species
@@ -22,7 +23,10 @@ def test_it_proposes_a_booster_four_weeks_after_a_first_injection_then_yearly():
 
 
 def test_it_names_protocol_vaccines_and_keeps_hand_typed_ones():
-    assert vaccine_label(Species.RABBIT, "myxo-vhd") == "Myxomatosis and VHD"
+    with translation.override("en"):
+        assert vaccine_label(Species.RABBIT, "myxo-vhd") == "Myxomatosis and VHD"
+    with translation.override("fr"):
+        assert vaccine_label(Species.RABBIT, "myxo-vhd") == "Myxomatose et VHD"
     assert vaccine_label(Species.DOG, "Leishmaniosis") == "Leishmaniosis"
     assert vaccine(Species.REPTILE, "chpl") is None
 

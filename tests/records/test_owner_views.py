@@ -233,3 +233,22 @@ def test_it_loads_an_animal_page_with_200_entries_in_a_fixed_number_of_queries(
     assert response.content.decode().count('class="entry ') == 205
     with django_assert_max_num_queries(8):
         as_client.get(reverse("records:my_animals"))
+
+
+def test_it_speaks_french_by_default(client_user, patient, vet):
+    services.record_vaccination(
+        patient=patient,
+        practitioner=vet,
+        vaccine="rabies",
+        batch="",
+        on=timezone.localdate(),
+        next_due=timezone.localdate() + timedelta(days=30),
+        title="Rage",
+    )
+    http = factories.http_client(client_user)
+    page = http.get(
+        reverse("records:animal", args=[patient.pk]), HTTP_ACCEPT_LANGUAGE="fr"
+    ).content.decode()
+    assert "Soins à venir" in page
+    assert "Historique" in page
+    assert "Prochaine injection prévue le" in page

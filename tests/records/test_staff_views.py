@@ -219,3 +219,31 @@ def test_it_refuses_every_staff_endpoint_to_a_client(as_other_client, patient):
     for name in posts:
         assert as_other_client.post(reverse(name, args=[patient.pk]), {}).status_code == 403
     assert not HistoryEntry.objects.exists()
+
+
+def test_it_keeps_a_photo_behind_the_access_check(
+    as_reception, as_client, as_other_client, patient, settings, tmp_path
+):
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import Image
+
+    settings.MEDIA_ROOT = tmp_path
+    image = io.BytesIO()
+    Image.new("RGB", (8, 8), "orange").save(image, format="PNG")
+    as_reception.post(
+        reverse("records:patient_edit", args=[patient.pk]),
+        {
+            "name": "Filou",
+            "species": "dog",
+            "sex": "m",
+            "photo": SimpleUploadedFile("filou.png", image.getvalue(), content_type="image/png"),
+        },
+    )
+    patient.refresh_from_db()
+    assert patient.photo.name.startswith("patients/")
+    assert "filou" not in patient.photo.name  # a random name: the path reveals nothing
+    url = reverse("records:patient_photo", args=[patient.pk])
+    assert b"".join(as_client.get(url).streaming_content) == image.getvalue()
+    assert as_other_client.get(url).status_code == 404
