@@ -62,15 +62,11 @@ def _emit_booked(appointment: Appointment) -> None:
     notifications.appointment_booked(build_notice(appointment))
 
 
-def _emit_moved(
-    appointment: Appointment, previous_version: int, released: events.ReleasedSlot | None = None
-) -> None:
+def _emit_moved(appointment: Appointment, previous_version: int) -> None:
     from booking.notices import build_notice
     from notifications import services as notifications
 
     notifications.appointment_moved(build_notice(appointment), previous_version=previous_version)
-    if released is not None:
-        events.slot_released(released)
 
 
 def _emit_cancelled(appointment: Appointment, by_clinic: bool) -> None:
@@ -78,7 +74,6 @@ def _emit_cancelled(appointment: Appointment, by_clinic: bool) -> None:
     from notifications import services as notifications
 
     notifications.appointment_cancelled(build_notice(appointment), by_clinic=by_clinic)
-    events.slot_released(_released(appointment, by_clinic=by_clinic))
 
 
 def _released(appointment: Appointment, *, by_clinic: bool) -> events.ReleasedSlot:
@@ -241,6 +236,8 @@ def book(
                 if existing is not None:
                     return Booked(existing, created=False)
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
+        # Each after-commit step on its own: a failing one must not silence the others.
+        transaction.on_commit(slot_reader.invalidate, robust=True)
         transaction.on_commit(lambda: _emit_booked(appointment), robust=True)
     return Booked(appointment)
 
@@ -318,7 +315,9 @@ def move(
                 )
         except IntegrityError:
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
-        transaction.on_commit(lambda: _emit_moved(current, previous_version, released), robust=True)
+        transaction.on_commit(slot_reader.invalidate, robust=True)
+        transaction.on_commit(lambda: _emit_moved(current, previous_version), robust=True)
+        transaction.on_commit(lambda: events.slot_released(released), robust=True)
     return current
 
 
@@ -357,7 +356,10 @@ def cancel(
                 "version",
             ]
         )
+        released = _released(current, by_clinic=by_clinic)
+        transaction.on_commit(slot_reader.invalidate, robust=True)
         transaction.on_commit(lambda: _emit_cancelled(current, by_clinic), robust=True)
+        transaction.on_commit(lambda: events.slot_released(released), robust=True)
     return current
 
 

@@ -3,15 +3,23 @@
 A fixed number of queries whatever the range: weekly hours, extra openings, closures, time off
 and appointments are each read once for the whole window (the service and its practitioners
 are read by the caller, the rules and the clinic come from the cache).
+
+Pages that only *show* availability (the day strip and slots, clicked through by every client
+in the evening) use rows cached under a generation number that every booking, move,
+cancellation and change of hours bumps after commit, so a change is visible on the next
+request. Writes never use the cache: ``booking.services`` re-reads inside its transaction.
 """
 
 from __future__ import annotations
 
+import time as clock
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from django.core.cache import cache
 
 from booking import availability as engine
 from booking.models import (
@@ -24,6 +32,29 @@ from booking.models import (
     TimeOff,
     WeeklyHours,
 )
+
+GENERATION_KEY = "booking:availability:generation"
+# A safety net only (changes made outside booking's pages, e.g. in the admin): every change made
+# through booking bumps the generation at once.
+CACHE_SECONDS = 60
+
+
+def generation() -> int:
+    value = cache.get(GENERATION_KEY)
+    if value is None:
+        # Start from the clock so that a cache that lost the key never revives old entries.
+        cache.add(GENERATION_KEY, clock.time_ns(), None)
+        value = cache.get(GENERATION_KEY) or 0
+    return value
+
+
+def invalidate() -> None:
+    """Availability changed (after commit): cached rows of earlier generations are ignored."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, clock.time_ns(), None)
+
 
 # Staff book by phone: no notice (a client on the line can come in ten minutes), a year ahead.
 STAFF_RULES_HORIZON = timedelta(days=366)
@@ -67,9 +98,52 @@ def engine_inputs(
     online: bool,
     rules: BookingRules,
     exclude_appointment: int | None = None,
+    cached: bool = False,
 ) -> dict[str, Any]:
-    """Keyword arguments for the engine's functions over local days start_day..end_day."""
+    """Keyword arguments for the engine's functions over local days start_day..end_day.
+
+    ``cached=True`` only for pages that show availability; never inside a write transaction.
+    """
     ids = scope.practitioner_ids
+    rows = None
+    key = ""
+    if cached:
+        key = (
+            f"booking:rows:{generation()}:{','.join(map(str, sorted(ids)))}:"
+            f"{start_day}:{end_day}:{exclude_appointment or ''}:{tz}"
+        )
+        rows = cache.get(key)
+    if rows is None:
+        rows = _read_rows(ids, start_day, end_day, tz, exclude_appointment)
+        if cached:
+            cache.set(key, rows, CACHE_SECONDS)
+    ranges, extras, closures, time_off, busy = rows
+    service = engine.Service(
+        duration=scope.service.duration,
+        buffer=scope.service.buffer,
+        practitioner_ids=ids,
+    )
+    return {
+        "service": service,
+        "ranges": ranges,
+        "extras": extras,
+        "closures": closures,
+        "time_off": time_off,
+        "busy": busy,
+        "rules": engine_rules(rules, online=online),
+        "tz": tz,
+        "now": now,
+        "online_only": online,
+    }
+
+
+def _read_rows(
+    ids: frozenset[int],
+    start_day: date,
+    end_day: date,
+    tz: ZoneInfo,
+    exclude_appointment: int | None,
+) -> tuple[list, list, list, list, list]:
     lo, hi = _utc_bounds(start_day, end_day, tz)
     ranges = [
         engine.WeeklyRange(h.practitioner_id, h.weekday, h.start, h.end, h.online)
@@ -98,23 +172,7 @@ def engine_inputs(
         busy_rows = busy_rows.exclude(pk=exclude_appointment)
     # blocks_until already holds each appointment's own buffer, fixed when it was booked.
     busy = [engine.Busy(pid, start, until) for pid, start, until in busy_rows]
-    service = engine.Service(
-        duration=scope.service.duration,
-        buffer=scope.service.buffer,
-        practitioner_ids=ids,
-    )
-    return {
-        "service": service,
-        "ranges": ranges,
-        "extras": extras,
-        "closures": closures,
-        "time_off": time_off,
-        "busy": busy,
-        "rules": engine_rules(rules, online=online),
-        "tz": tz,
-        "now": now,
-        "online_only": online,
-    }
+    return ranges, extras, closures, time_off, busy
 
 
 def free_slots(

@@ -131,8 +131,8 @@ def _availability(
 ) -> dict:
     """Days with free slots (highlighted), the next free day, and the chosen day's slots.
 
-    The engine's inputs are read once for the whole window (a fixed handful of queries), then
-    the strip, the next free day and the slots are all computed from them in memory.
+    The engine's inputs for the strip's fortnight are read once (five queries whatever the
+    data), indexed once, then asked for the free days, the next free day and the slots.
     """
     clinic = Clinic.current()
     tz = clinic.tz
@@ -149,28 +149,40 @@ def _availability(
     else:
         window_end = first + timedelta(days=STRIP_DAYS * 3)
     strip_end = first + timedelta(days=STRIP_DAYS - 1)
-    load_end = max(window_end, strip_end)
-    if scope.practitioner_ids:
-        inputs = slot_reader.engine_inputs(
-            scope,
-            start_day=today,
-            end_day=load_end,
-            tz=tz,
-            now=now,
-            online=online,
-            rules=rules,
-            exclude_appointment=exclude_appointment,
-        )
-        free = engine.days_with_free_slots(**inputs, start_day=first, end_day=strip_end)
-        next_free = engine.next_free_day(**inputs, start_day=today, end_day=window_end)
-    else:
-        inputs, free, next_free = None, set(), None
-    day = asked
-    if day is None:
-        day = min(free) if free else next_free
+    free: set[date] = set()
+    next_free = None
     slots: list[engine.Slot] = []
-    if day is not None and inputs is not None and today <= day <= load_end:
-        slots = engine.free_slots(**inputs, start_day=day, end_day=day)
+    day = asked
+    if scope.practitioner_ids:
+
+        def prepared(start: date, end: date) -> engine.Prepared:
+            inputs = slot_reader.engine_inputs(
+                scope,
+                start_day=start,
+                end_day=end,
+                tz=tz,
+                now=now,
+                online=online,
+                rules=rules,
+                exclude_appointment=exclude_appointment,
+                cached=True,
+            )
+            return engine.prepare(**inputs)
+
+        # Only the strip's fortnight is read: every question below is about those days,
+        # except the next free day when the strip has none from today on (then a second read).
+        strip = prepared(first, strip_end)
+        free = strip.days_with_free_slots(first, strip_end)
+        if first == today and free:
+            next_free = min(free)
+        else:
+            next_free = prepared(today, window_end).next_free_day(today, window_end)
+        if day is None:
+            day = min(free) if free else next_free
+        if day is not None and first <= day <= strip_end:
+            slots = strip.free_slots(day, day)
+        elif day is not None:
+            slots = prepared(day, day).free_slots(day, day)
 
     def url(**extra: object) -> str:
         return f"{page_url}?{urlencode({**base_params, **extra})}"
@@ -965,11 +977,13 @@ def hours(request: HttpRequest) -> HttpResponse:
             deleted, _n = model.objects.filter(pk=int(raw) if raw.isdigit() else 0).delete()
             if not deleted:
                 raise Http404
+            slot_reader.invalidate()
             messages.success(request, _("Removed."))
             return redirect("booking:hours")
         form = form_class(request.POST, prefix=kind)
         if form.is_valid():
             form.save()
+            slot_reader.invalidate()
             messages.success(request, _("Saved."))
             return redirect("booking:hours")
         forms[kind] = form
@@ -1000,6 +1014,7 @@ def rules(request: HttpRequest) -> HttpResponse:
     form = RulesForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         form.save()
+        slot_reader.invalidate()
         messages.success(request, _("The booking rules are saved."))
         return redirect("booking:rules")
     return render(request, "booking/staff/rules.html", {"form": form})
