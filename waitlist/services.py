@@ -350,7 +350,9 @@ def send_wave(release_id: int, wave: int, *, now: datetime | None = None) -> lis
     rules = BookingRules.current()
     with transaction.atomic():
         release = (
-            Release.objects.select_for_update().select_related("practitioner").get(pk=release_id)
+            Release.objects.select_for_update(of=("self",))
+            .select_related("practitioner")
+            .get(pk=release_id)
         )
         if release.status != Release.Status.OPEN or release.wave != wave - 1:
             return []
@@ -478,12 +480,12 @@ def claim(offer: Offer, *, now: datetime | None = None) -> Claimed:
     failure: ClaimError | None = None
     with transaction.atomic():
         release = (
-            Release.objects.select_for_update()
+            Release.objects.select_for_update(of=("self",))
             .select_related("service", "practitioner")
             .get(pk=offer.release_id)
         )
         current = (
-            Offer.objects.select_for_update()
+            Offer.objects.select_for_update(of=("self",))
             .select_related("entry", "entry__patient", "entry__appointment", "client__user")
             .get(pk=offer.pk)
         )
