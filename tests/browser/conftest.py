@@ -1,11 +1,17 @@
-"""Playwright on Debian's chromium, against pytest-django's live server.
+"""Playwright on Debian's chromium, against daphne serving the real ASGI application.
 
-Every journey gets a fresh browser context; `snap` saves a screenshot at the current width and
-`snap_widths` at a phone's and a desktop's, into tests/browser/screenshots/ (ignored by git).
+pytest-django's live server speaks WSGI only, and pages open websockets (live unread counts,
+conversations), so daphne runs in a thread of this process for the whole session, sharing the
+test database. Every journey gets a fresh browser context; `snap` saves a screenshot at the
+current width and `snap_widths` at a phone's and a desktop's, into tests/browser/screenshots/
+(ignored by git).
 """
 
 import os
 import shutil
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,11 +64,104 @@ def browser() -> Iterator[Browser]:
         browser.close()
 
 
+@pytest.fixture(scope="session")
+def daphne_server() -> Iterator[tuple[str, object]]:
+    """daphne in a thread on a free loopback port: HTTP and websockets, as in production."""
+    from daphne.endpoints import build_endpoint_description_strings
+    from daphne.server import Server
+    from twisted.internet import reactor
+
+    from portal.asgi import application
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = Server(
+        application=application,
+        endpoints=build_endpoint_description_strings(host="127.0.0.1", port=port),
+        signal_handlers=False,
+        verbosity=0,
+    )
+    thread = threading.Thread(target=server.run, daemon=True, name="daphne")
+    thread.start()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # waiting for a port to open: there is no event to await
+    yield f"http://127.0.0.1:{port}", server
+    reactor.callFromThread(reactor.stop)
+
+
+class _SameThread:
+    """Stands in for asgiref's ThreadSensitiveContext: every request's sync code then runs in
+    daphne's one sync thread, like the consumers' database calls, so the in-memory test
+    database sees one writer at a time."""
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc) -> None:
+        return None
+
+
 @pytest.fixture
-def page(browser: Browser, live_server) -> Iterator[Page]:
+def one_database(transactional_db, monkeypatch) -> Iterator[None]:
+    """daphne's threads use this test's connection to the in-memory SQLite database.
+
+    Shared-cache in-memory SQLite answers "table is locked" at once when two connections
+    overlap; Django's own live server shares its connection the same way. With PostgreSQL
+    (DATABASE_URL) every thread keeps its own connection.
+    """
+    from django.core.handlers import asgi
+    from django.db import connections
+
+    connection = connections["default"]
+    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
+        yield
+        return
+    monkeypatch.setattr(asgi, "ThreadSensitiveContext", _SameThread)
+    shared = type("SharedConnections", (), {})()
+    shared.default = connection
+    saved = connections._connections
+    connection.inc_thread_sharing()
+    connections._connections = shared
+    yield
+    connections._connections = saved
+    connection.dec_thread_sharing()
+
+
+@pytest.fixture
+def live_url(daphne_server, one_database) -> str:
+    return daphne_server[0]
+
+
+def until_sockets_closed(server) -> None:
+    """daphne notices a closed websocket a moment after the browser closes it; wait for that
+    before the test's database is flushed under the consumer's disconnect handler."""
+
+    def consumer_running(protocol, details: dict) -> bool:
+        instance = details.get("application_instance")
+        websocket = type(protocol).__name__.startswith("WebSocket")
+        return websocket and instance is not None and not instance.done()
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        consumer_running(protocol, details)
+        for protocol, details in list(server.connections.items())
+    ):
+        time.sleep(0.05)  # daphne offers no event to await from this thread
+
+
+@pytest.fixture
+def page(browser: Browser, daphne_server, live_url) -> Iterator[Page]:
     """A phone-sized page that reads the portal in English (its French is tested apart)."""
     context = browser.new_context(
-        viewport=PHONE, locale="en-GB", base_url=live_server.url, timezone_id="Europe/Paris"
+        viewport=PHONE, locale="en-GB", base_url=live_url, timezone_id="Europe/Paris"
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -80,6 +179,7 @@ def page(browser: Browser, live_server) -> Iterator[Page]:
     page.on("console", on_console)
     yield page
     context.close()
+    until_sockets_closed(daphne_server[1])
     # A CSP violation or a script error is a bug even when the journey passed.
     assert errors == [], errors
 

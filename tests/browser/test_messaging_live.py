@@ -1,12 +1,11 @@
 """Messaging journeys in two browsers, against daphne (HTTP and websockets on one port).
 
-pytest-django's live server speaks WSGI only, so a daphne server runs in a thread of this
-process, where it shares the test database, for the whole session. Pages come from this file's
-own fixtures (same checks as conftest's `page`: any console or CSP error fails the journey).
+The daphne server and the shared test database come from tests/browser/conftest.py. Pages come
+from this file's own fixtures (same checks as conftest's `page`: any console or CSP error fails
+the journey), so that one journey can open several browsers and cut their sockets.
 """
 
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,76 +25,6 @@ pytestmark = [
 
 # The websocket the test itself cuts (server side) is reported by chromium while reconnecting.
 EXPECTED_WHEN_CUT = ("WebSocket connection to", "[object Event]")
-
-
-@pytest.fixture(scope="session")
-def daphne_server() -> Iterator[tuple[str, object]]:
-    from daphne.endpoints import build_endpoint_description_strings
-    from daphne.server import Server
-    from twisted.internet import reactor
-
-    from portal.asgi import application
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = Server(
-        application=application,
-        endpoints=build_endpoint_description_strings(host="127.0.0.1", port=port),
-        signal_handlers=False,
-        verbosity=0,
-    )
-    thread = threading.Thread(target=server.run, daemon=True, name="daphne")
-    thread.start()
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)  # waiting for a port to open: there is no event to await
-    yield f"http://127.0.0.1:{port}", server
-    reactor.callFromThread(reactor.stop)
-
-
-class _SameThread:
-    """Stands in for asgiref's ThreadSensitiveContext: every request's sync code then runs in
-    daphne's one sync thread, like the consumers' database calls, so the in-memory test
-    database sees one writer at a time."""
-
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc) -> None:
-        return None
-
-
-@pytest.fixture
-def one_database(transactional_db, monkeypatch):
-    """daphne's threads use this test's connection to the in-memory SQLite database.
-
-    Shared-cache in-memory SQLite answers "table is locked" at once when two connections
-    overlap; Django's own live server shares its connection the same way. With PostgreSQL
-    (DATABASE_URL) every thread keeps its own connection.
-    """
-    from django.core.handlers import asgi
-    from django.db import connections
-
-    connection = connections["default"]
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        yield
-        return
-    monkeypatch.setattr(asgi, "ThreadSensitiveContext", _SameThread)
-    shared = type("SharedConnections", (), {})()
-    shared.default = connection
-    saved = connections._connections
-    connection.inc_thread_sharing()
-    connections._connections = shared
-    yield
-    connections._connections = saved
-    connection.dec_thread_sharing()
 
 
 def off_the_loop(function, /, **kwargs):
