@@ -22,7 +22,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 from django.utils.translation import trans_real
 
 from messaging import live, services
@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 # Close codes in the 4000 range are the application's own (RFC 6455 §7.4.2).
 CLOSE_FORBIDDEN = 4403
 TYPING_EVERY = 2.0  # seconds between two typing notices from one connection
-FRAMES_PER_10S = 40  # beyond this, frames are dropped with a notice (messages are rate-limited too)
 
 
 def _language(scope: dict) -> str:
@@ -166,7 +165,9 @@ class ConversationConsumer(_CheckedConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         now = time.monotonic()
         self.frames = [at for at in self.frames if now - at < 10] + [now]
-        if len(self.frames) > FRAMES_PER_10S:
+        # Any frame counts here (typing, read marks...); messages have their own per-person
+        # limit in the shared cache (services.check_rate).
+        if len(self.frames) > settings.ACCUEIL_MESSAGING_FRAMES_PER_10S:
             logger.warning("websocket flood from user %s", getattr(self.user, "pk", None))
             await self._send_error(_("Too many events at once. Please wait a moment."))
             return
@@ -234,7 +235,12 @@ class ConversationConsumer(_CheckedConsumer):
         conversation = self._still_allowed()
         if conversation is None:
             return None
-        if self.last_sent is None or (upto is not None and upto <= self.last_sent and not force):
+        if self.last_sent is None:
+            return ""
+        # A browser cannot hold more than exists (a claim from another conversation's page or a
+        # forged frame): past the end, it would never be sent anything again.
+        self.last_sent = min(self.last_sent, conversation.last_seq)
+        if upto is not None and upto <= self.last_sent and not force:
             return ""
         messages = list(Message.objects.after(conversation.pk, self.last_sent))
         if not messages and not force:
@@ -245,7 +251,7 @@ class ConversationConsumer(_CheckedConsumer):
             "messaging/fragments/messages.html",
             {
                 "conversation": conversation,
-                "messages": messages,
+                "thread": messages,
                 "viewer_side": self.side,
                 "with_status": True,
             },
@@ -264,6 +270,10 @@ class ConversationConsumer(_CheckedConsumer):
         await self._send_html(html)
 
     def _post(self, body: str, token: str) -> str | None:
+        with translation.override(self.language):  # the refusals' wording
+            return self._post_checked(body, token)
+
+    def _post_checked(self, body: str, token: str) -> str | None:
         conversation = self._still_allowed()
         if conversation is None:
             return None

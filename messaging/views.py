@@ -168,7 +168,7 @@ def _page_context(request, conversation: Conversation, thread, compose: ComposeF
     staff = is_staff(request.user)
     context = {
         "conversation": conversation,
-        "messages": thread,
+        "thread": thread,
         "last_seq": thread[-1].seq if thread else 0,
         "viewer_side": "clinic" if staff else "client",
         "staff": staff,

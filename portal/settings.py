@@ -391,6 +391,8 @@ ACCUEIL_MESSAGING_MAX_ATTACHMENT = env_int(
 )
 # Messages one person may send per minute, counted in the shared cache (Redis when scaled).
 ACCUEIL_MESSAGING_RATE_PER_MINUTE = env_int("ACCUEIL_MESSAGING_RATE_PER_MINUTE", 20, minimum=1)
+# Frames of any kind one websocket may send in 10 seconds before they are dropped.
+ACCUEIL_MESSAGING_FRAMES_PER_10S = env_int("ACCUEIL_MESSAGING_FRAMES_PER_10S", 60, minimum=10)
 # Minutes a clinic message may stay unread, the client away, before the no-content notice.
 ACCUEIL_MESSAGING_OFFLINE_NOTICE_MINUTES = env_int(
     "ACCUEIL_MESSAGING_OFFLINE_NOTICE_MINUTES", 10, minimum=1

@@ -33,8 +33,9 @@ def server_env(var_dir: Path, *, redis_url: str = "", extra: dict | None = None)
     }
     env.update(
         DJANGO_SETTINGS_MODULE="portal.settings",
+        # No DATABASE_URL: the default SQLite file in the var dir, WAL and BEGIN IMMEDIATE,
+        # as a real single-machine deployment runs it.
         ACCUEIL_VAR_DIR=str(var_dir),
-        DATABASE_URL=f"sqlite:///{var_dir / 'db.sqlite3'}",
         ACCUEIL_MASTER_KEYS=TEST_MASTER_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONPATH=str(ROOT),
@@ -116,11 +117,12 @@ def _setup(pairs: int) -> list[dict]:
         store.create()
         return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
 
-    vet = User.objects.create_user("vet@example.com", "x-long-passw0rd", role=Role.VET)
+    # No password (no slow hashing): these accounts sign in only through the sessions below.
+    vet = User.objects.create_user("vet@example.com", None, role=Role.VET)
     device = TOTPDevice.objects.create(user=vet, name="t", confirmed=True)
     result = []
     for index in range(pairs):
-        user = User.objects.create_user(f"client{index}@example.com", "x-long-passw0rd")
+        user = User.objects.create_user(f"client{index}@example.com", None)
         client = Client.objects.create(user=user, first_name="C", last_name=str(index))
         conversation = services.start_conversation(
             client=client, author=user, subject=f"Q{index}", body="Bonjour"

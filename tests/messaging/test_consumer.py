@@ -241,6 +241,7 @@ async def test_presence_is_kept_while_connected(as_client, conversation, vet):
 async def test_the_inbox_socket_pushes_unread_counts(as_vet, as_client, client_user):
     headers = [
         (b"origin", b"http://127.0.0.1"),
+        (b"accept-language", b"en"),
         (b"cookie", f"{settings.SESSION_COOKIE_NAME}={_session_cookie(as_vet)}".encode()),
     ]
     inbox = WebsocketCommunicator(application, "/ws/messages/inbox/?filter=urgent", headers)
@@ -253,5 +254,25 @@ async def test_the_inbox_socket_pushes_unread_counts(as_vet, as_client, client_u
     frame = await inbox.receive_from(timeout=3)
     assert 'id="inbox-list"' in frame
     assert "Vite" in frame
-    assert "1 conversation with unread messages" in frame
+    assert "Unread conversations: 1" in frame
     await inbox.disconnect()
+
+
+async def test_a_claim_past_the_end_still_gets_later_messages(as_client, conversation, vet):
+    comm, _ = await opened(as_client, conversation.pk, last_seq=10**9)
+    await sync_to_async(services.post_message)(
+        conversation_id=conversation.pk, author=vet, body="toujours reçu"
+    )
+    assert "toujours reçu" in await drain(comm, 'id="m-2"')
+    await comm.disconnect()
+
+
+async def test_a_burst_of_frames_is_dropped_with_a_notice(as_client, conversation):
+    comm, _ = await opened(as_client, conversation.pk, last_seq=1)
+    with override_settings(ACCUEIL_MESSAGING_FRAMES_PER_10S=10):
+        for _ in range(10):  # the hello was the first
+            await comm.send_json_to({"type": "ping"})
+        await comm.send_json_to({"type": "message", "body": "noyé dans le flot"})
+        assert "Too many events" in await comm.receive_from(timeout=3)
+    assert await sync_to_async(Message.objects.count)() == 1
+    await comm.disconnect()

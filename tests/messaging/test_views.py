@@ -172,7 +172,7 @@ def test_the_conversation_page_queries_are_bounded(
         services.post_message(conversation_id=conversation.pk, author=vet, body=f"r{index}")
     with django_assert_max_num_queries(22):
         response = as_vet.get(_page(conversation))
-    assert len(response.context["messages"]) == 21
+    assert len(response.context["thread"]) == 21
 
 
 def test_staff_assign_close_and_reopen(as_vet, vet, reception, conversation):
@@ -221,9 +221,9 @@ def test_the_appointment_link_names_client_and_patient(client_user, monkeypatch)
 
 
 def test_the_dashboards_show_unread_counts(as_client, as_vet, conversation, vet):
-    assert "1 conversation with unread messages" in as_vet.get("/").text
+    assert "Unread conversations: 1" in as_vet.get("/").text
     services.post_message(conversation_id=conversation.pk, author=vet, body="Réponse")
-    assert "1 conversation with a new reply" in as_client.get("/").text
+    assert "Conversations with a new reply: 1" in as_client.get("/").text
     as_client.get(_page(conversation))  # reading it clears the count
     assert "new reply" not in as_client.get("/").text
 
