@@ -128,21 +128,27 @@ def _emergency_reply(clinic: Clinic) -> str:
     ) % {"phone": display_phone(clinic.phone)}
 
 
-def _closed_note(clinic: Clinic, opening: datetime | None) -> str:
-    if opening is None:
-        return _("Automatic note: the clinic is closed now and will answer when it reopens.")
+def _closed_note(clinic: Clinic, opening: datetime) -> str:
     local = timezone.localtime(opening, clinic.tz)
     return _("Automatic note: the clinic is closed now. The team will answer from %(when)s.") % {
         "when": formats.date_format(local, "l j F, H:i")
     }
 
 
-def _needs_closed_note(conversation: Conversation, now: datetime) -> bool:
-    if hours.is_open(now) is not False:  # open, or hours unknown: say nothing
-        return False
-    return not conversation.messages.filter(
+def _closed_until(conversation: Conversation, now: datetime) -> datetime | None:
+    """The next opening when a closed-clinic note is due, else None.
+
+    Nothing is said when the hours are unknown (no provider, or no hours set: next_opening is
+    None), when the clinic is open, or when this conversation had a note in the last 12 hours.
+    """
+    opening = hours.next_opening(now)
+    if opening is None or opening <= now:
+        return None
+    if conversation.messages.filter(
         kind=Kind.CLOSED_NOTE, created_at__gt=now - CLOSED_NOTE_EVERY
-    ).exists()
+    ).exists():
+        return None
+    return opening
 
 
 def start_conversation(
@@ -277,13 +283,14 @@ def post_message(
                     )
                     conversation.urgent = True
                     fields.append("urgent")
-                if _needs_closed_note(conversation, now):
+                opening = _closed_until(conversation, now)
+                if opening is not None:
                     posted.append(
                         _add_message(
                             conversation,
                             kind=Kind.CLOSED_NOTE,
                             author=None,
-                            body=_closed_note(clinic, hours.next_opening(now)),
+                            body=_closed_note(clinic, opening),
                             now=now,
                         )
                     )

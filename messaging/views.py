@@ -100,7 +100,7 @@ def client_panel_context(client: Client) -> dict[str, object]:
 def _appointment_url(conversation: Conversation) -> str:
     """booking's staff page for this client and patient, when booking is installed."""
     try:
-        url = reverse("booking:staff_new")
+        url = reverse("booking:staff_book")
     except NoReverseMatch:
         return ""
     query = f"?client={conversation.client_id}"

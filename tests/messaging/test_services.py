@@ -97,7 +97,16 @@ def test_it_writes_the_emergency_reply_in_the_clients_language(client_user, clin
     assert reply.startswith("Automatic reply")
 
 
-def test_it_sends_no_closed_note_while_hours_are_unknown(conversation):
+def test_it_sends_no_closed_note_while_hours_are_unknown(conversation, client_user, hours_unknown):
+    assert not conversation.messages.filter(kind=Kind.CLOSED_NOTE).exists()
+    hours_unknown.set_opening_provider(lambda now: None)  # registered, but no hours set
+    services.post_message(conversation_id=conversation.pk, author=client_user, body="Encore")
+    assert not conversation.messages.filter(kind=Kind.CLOSED_NOTE).exists()
+
+
+def test_it_sends_no_closed_note_while_open(conversation, client_user, hours_unknown):
+    hours_unknown.set_opening_provider(lambda now: now)
+    services.post_message(conversation_id=conversation.pk, author=client_user, body="Encore")
     assert not conversation.messages.filter(kind=Kind.CLOSED_NOTE).exists()
 
 
