@@ -15,7 +15,7 @@ from notifications import backends
 from portal.models import Clinic
 from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
-from tests.browser.conftest import CHROMIUM, PHONE, snap_widths
+from tests.browser.conftest import PHONE, snap_widths
 from tests.notifications.conftest import run_ready_tasks
 from tests.waitlist.factories import make_entry
 from waitlist.models import Entry, Offer, Release
@@ -176,5 +176,3 @@ def test_staff_see_the_waitlist_and_offer_a_free_slot(page: Page, world, recepti
     expect(page.get_by_test_id("releases")).to_contain_text("Not offered")
     assert Release.objects.get().status == Release.Status.WITHDRAWN
 
-
-__all__ = ["CHROMIUM"]

@@ -341,3 +341,12 @@ def test_staff_stop_offering_a_slot(offers, as_reception):
     assert as_reception.post(url).status_code == 302
     assert Release.objects.get().status == Release.Status.WITHDRAWN
     assert as_reception.post(reverse("waitlist:staff_withdraw", args=[999999])).status_code == 404
+
+
+def test_the_offer_page_speaks_french(offers):
+    from django.test import Client as HttpClient
+
+    page = HttpClient(headers={"accept-language": "fr"}).get(_path(offers[0]))
+    html = page.content.decode()
+    assert "Un créneau vient de se libérer" in html
+    assert "Je le prends" in html
