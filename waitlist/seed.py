@@ -52,8 +52,8 @@ def seed_waitlist(demo) -> None:
     upcoming = (
         Appointment.objects.filter(
             status=Appointment.Status.BOOKED,
-            starts_at__gte=timezone.now() + timedelta(days=5),
-            client=clients[0],
+            starts_at__gte=timezone.now() + timedelta(days=3),
+            client__in=clients,
         )
         .order_by("starts_at")
         .first()
