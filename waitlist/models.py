@@ -96,10 +96,10 @@ class Entry(models.Model):
         verbose_name_plural = _("waitlist entries")
         ordering = ["created_at", "pk"]
         indexes = [
-            # The matching query: waiting entries of a service whose window holds a date.
-            models.Index(
-                fields=["service", "status", "latest", "created_at"], name="waitlist_entry_match"
-            ),
+            # The matching query walks a service's waiting entries in sign-up order and stops
+            # at the first few that fit (ranking "signup"); the window is checked on the way.
+            models.Index(fields=["service", "status", "created_at"], name="waitlist_entry_queue"),
+            models.Index(fields=["status", "latest"], name="waitlist_entry_expiry"),
         ]
         constraints = [
             models.CheckConstraint(
