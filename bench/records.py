@@ -6,14 +6,15 @@
    median time, beside the floors of the same run (a one-line WeasyPrint page; encrypting the
    same PDF bytes alone).
 2. Store a 20 MB PDF (`services.store_report`: encrypt to disk) and download it through the
-   download view (verify, then decrypt-stream): MB/s against raw AES-GCM on the same bytes in the
-   same 64 KiB chunks (encrypt + decrypt in memory), and the memory the download adds
-   (tracemalloc peak, RSS sampled per chunk) against the chunk size.
+   download view under the ASGI handler, as daphne runs it (verify, then decrypt-stream): MB/s
+   against raw AES-GCM on the same bytes in the same 64 KiB chunks (encrypt into a file and
+   decrypt it back; also in memory, no I/O), and the memory the download adds (tracemalloc
+   peak, RSS sampled per chunk) against the chunk size.
 3. The owner's animal page with 200 history entries: queries and render time, beside a trivial
    login-protected view behind the same middleware (the floor).
 
 Everything runs in a temporary directory (SQLite database, media, keys); nothing leaves the
-process (the views are called through Django's test client, no socket).
+process (the views are called through Django's test clients, no socket).
 """
 
 from __future__ import annotations
@@ -154,8 +155,9 @@ def _rss_kb() -> int:
 
 
 def part_stream(owner, vet, patient, size_mb: int, var_dir: str, runs: int) -> dict:
+    from asgiref.sync import async_to_sync
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    from django.test import Client as HttpClient
+    from django.test import AsyncClient
     from django.utils import timezone
 
     from portal.lib.crypto import CHUNK_SIZE
@@ -214,17 +216,22 @@ def part_stream(owner, vet, patient, size_mb: int, var_dir: str, runs: int) -> d
             chunks=chunks(),
         )
 
-    http = HttpClient()
-    http.force_login(owner)
+    # Through the ASGI handler, as daphne serves it in production (in process, no socket).
+    http = AsyncClient()
+    async_to_sync(http.aforce_login)(owner)
 
-    def download(report, *, sample_rss: bool = False) -> int:
+    async def fetch(report, sample_rss: bool) -> int:
         nonlocal rss_peak
         received = 0
-        for chunk in http.get(f"/records/reports/{report.pk}/download/").streaming_content:
+        response = await http.get(f"/records/reports/{report.pk}/download/")
+        async for chunk in response.streaming_content:
             received += len(chunk)
             if sample_rss:
                 rss_peak = max(rss_peak, _rss_kb())
         return received
+
+    def download(report, *, sample_rss: bool = False) -> int:
+        return async_to_sync(fetch)(report, sample_rss)
 
     rss_peak = 0
     encrypt_times, download_times = [], []

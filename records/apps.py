@@ -18,8 +18,16 @@ class RecordsConfig(AppConfig):
 
         if staff:
             context = {
-                "corrections": CorrectionRequest.objects.filter(resolved_at=None).count(),
-                "drafts": Report.objects.filter(status=Report.Status.DRAFT).count(),
+                "corrections": list(
+                    CorrectionRequest.objects.filter(resolved_at=None)
+                    .select_related("patient")
+                    .order_by("created_at")[:5]
+                ),
+                "drafts": list(
+                    Report.objects.filter(status=Report.Status.DRAFT)
+                    .select_related("patient")
+                    .order_by("created_at")[:5]
+                ),
             }
             return [Panel("records/panels/staff_records.html", order=15, context=context)]
         patients = Patient.objects.of_user(request.user).order_by("name", "pk")

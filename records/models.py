@@ -299,6 +299,8 @@ class CareDue(models.Model):
             from records.protocols import vaccine_label
 
             return vaccine_label(self.patient.species, self.subject)
+        if self.kind == CareKind.CHECKUP:
+            return ""  # the kind ("Check-up") says it all
         return self.subject
 
     @property

@@ -242,9 +242,15 @@ def booking_url(care: CareDue, *, absolute: bool = False) -> str:
 
     Resolved at call time, so the link appears as soon as booking ships its `start` view.
     """
-    try:
-        path = reverse("booking:start")
-    except NoReverseMatch:
+    path = ""
+    # The contract named it "booking:start"; booking shipped it as "booking:new" (/booking/new/).
+    for name in ("booking:start", "booking:new"):
+        try:
+            path = reverse(name)
+            break
+        except NoReverseMatch:
+            continue
+    if not path:
         return ""
     url = f"{path}?patient={care.patient_id}&service={care.booking_service}"
     return f"{settings.ACCUEIL_BASE_URL.rstrip('/')}{url}" if absolute else url

@@ -92,6 +92,10 @@ def test_an_owner_filters_the_timeline_sees_the_weights_and_downloads_a_report(
     expect(page.get_by_role("heading", name="Filou", level=1)).to_be_visible()
     expect(page.get_by_role("img", name="Weight of Filou")).to_be_visible()
     expect(page.locator(".care-list").get_by_text("Rabies")).to_be_visible()
+    book = page.locator(".care-list").get_by_role("button", name="Book")  # a link, styled
+    expect(book).to_have_attribute(
+        "href", f"/booking/new/?patient={patient.pk}&service=vaccination"
+    )
     snap_widths(page, "records-animal")
 
     timeline = page.locator("#timeline")

@@ -245,3 +245,25 @@ def test_it_encrypts_from_an_iterable_of_chunks_without_joining_them(vet, patien
     )
     assert report.plaintext_size == sum(map(len, chunks))
     assert report.ciphertext_size > report.plaintext_size
+
+
+def test_it_streams_chunk_by_chunk_under_asgi_too(client_user, vet, patient):
+    """daphne serves the portal: given a plain iterator, Django's ASGI handler would read the
+    whole decrypted file into a list first. The view hands it an async iterator instead."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    content = pdf_bytes(pages=2)
+    report = make_report(patient, vet, content=content)
+
+    async def download() -> tuple[bool, list[bytes]]:
+        http = AsyncClient()
+        await http.aforce_login(client_user)
+        response = await http.get(reverse("records:report_download", args=[report.pk]))
+        pieces = [piece async for piece in response.streaming_content]
+        return response.is_async, pieces
+
+    is_async, pieces = async_to_sync(download)()
+    assert is_async
+    assert b"".join(pieces) == content
+    assert len(pieces) == -(-len(content) // (64 * 1024))  # one piece per encrypted chunk

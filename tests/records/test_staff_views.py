@@ -247,3 +247,20 @@ def test_it_keeps_a_photo_behind_the_access_check(
     url = reverse("records:patient_photo", args=[patient.pk])
     assert b"".join(as_client.get(url).streaming_content) == image.getvalue()
     assert as_other_client.get(url).status_code == 404
+
+
+def test_it_lists_corrections_and_drafts_on_the_staff_dashboard(vet, client_user, patient):
+    from django.apps import apps
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+
+    from tests.records.factories import make_report
+
+    CorrectionRequest.objects.create(patient=patient, client=client_user.client, message="x")
+    make_report(patient, vet, published=False, title="Radio du thorax")
+    request = RequestFactory().get("/")
+    request.user = vet
+    [panel] = apps.get_app_config("records").dashboard_panels(request, staff=True)
+    html = render_to_string(panel.template, {"panel": panel}, request)
+    assert html.count(reverse("records:staff_patient", args=[patient.pk])) == 2
+    assert "Radio du thorax" in html
