@@ -212,6 +212,7 @@ def test_it_computes_the_median_first_response_per_day(client_user, vet):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clearable_access_log")
 def test_concurrent_posts_take_distinct_increasing_numbers(client_user, vet):
     conversation = make_conversation(client_user)
     errors: list[Exception] = []
