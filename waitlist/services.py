@@ -138,6 +138,8 @@ def on_released(slot: events.ReleasedSlot) -> None:
     now = timezone.now()
     if slot.starts_at <= now:
         return
+    # Entries whose window is over stop waiting here: one UPDATE per release, no cron needed.
+    expire_entries(now=now)
     still_booked = Appointment.objects.filter(
         pk=slot.appointment_id, status=Appointment.Status.BOOKED
     ).exists()

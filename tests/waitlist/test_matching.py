@@ -307,3 +307,27 @@ def test_figures_count_released_refilled_time_and_offers(
     assert (figures.released, figures.refilled) == (2, 1)
     assert figures.median_minutes == 12
     assert figures.offers_per_refill == 3
+
+
+def test_a_release_also_ends_entries_whose_window_is_over(
+    now,
+    consultation,
+    dubois,
+    filou,
+    client_user,
+    waiters,
+    notify,
+    django_capture_on_commit_callbacks,
+):
+    client, patient = waiters[0]
+    old = make_entry(
+        client,
+        patient,
+        consultation,
+        earliest=NOW.date() - timedelta(days=9),
+        latest=NOW.date() - timedelta(days=2),
+    )
+    appointment = _book(client_user.client, filou, consultation, dubois, at(14))
+    _cancel(appointment, django_capture_on_commit_callbacks)
+    old.refresh_from_db()
+    assert old.status == Entry.Status.EXPIRED
