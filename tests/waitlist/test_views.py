@@ -350,3 +350,8 @@ def test_the_offer_page_speaks_french(offers):
     html = page.content.decode()
     assert "Un créneau vient de se libérer" in html
     assert "Je le prends" in html
+
+
+def test_the_agenda_links_to_offering_a_free_slot(now, as_reception, dubois):
+    page = as_reception.get(reverse("booking:agenda"))
+    assert reverse("waitlist:staff_offer") in page.content.decode()
