@@ -331,3 +331,13 @@ def test_a_release_also_ends_entries_whose_window_is_over(
     _cancel(appointment, django_capture_on_commit_callbacks)
     old.refresh_from_db()
     assert old.status == Entry.Status.EXPIRED
+
+
+def test_the_next_wave_is_queued_for_later_in_the_task_backend(now, consultation, dubois):
+    from django_tasks_db.models import DBTaskResult
+
+    services._enqueue_wave(41, 2, NOW + timedelta(minutes=20))
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "waitlist.tasks.next_wave"
+    assert queued.run_after == NOW + timedelta(minutes=20)
+    assert queued.args_kwargs["args"] == [41, 2]
