@@ -85,6 +85,11 @@ def with_booking(care) -> list[CareDue]:
     return items
 
 
+def _wants_fragment(request: HttpRequest) -> bool:
+    # htmx restoring a pushed URL after "back" (a history cache miss) needs the whole page.
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
 def _kind_filter(request: HttpRequest) -> str:
     kind = request.GET.get("kind", "")
     return kind if kind in EntryKind.values else ""
@@ -111,7 +116,7 @@ def animal(request: HttpRequest, pk: int) -> HttpResponse:
         "kind": kind,
         "kinds": EntryKind.choices,
     }
-    if request.htmx:
+    if _wants_fragment(request):
         return render(request, "records/animal.html#timeline", context)
     overview = overview_for(patient, with_reports=link.sees_documents)
     context.update(
@@ -255,7 +260,7 @@ def search(request: HttpRequest) -> HttpResponse:
     clients = list(Client.objects.search(query).prefetch_related("patients")[:25]) if query else []
     patients = list(Patient.objects.search(query).prefetch_related("clients")[:25]) if query else []
     context = {"form": form, "q": query, "clients": clients, "patients": patients}
-    template = "records/search.html#results" if request.htmx else "records/search.html"
+    template = "records/search.html#results" if _wants_fragment(request) else "records/search.html"
     return render(request, template, context)
 
 

@@ -251,3 +251,13 @@ def test_it_speaks_french_by_default(client_user, patient, vet):
     assert "Soins à venir" in page
     assert "Historique" in page
     assert "Prochaine injection prévue le" in page
+
+
+def test_it_returns_the_whole_page_when_htmx_restores_history(as_client, patient):
+    response = as_client.get(
+        reverse("records:animal", args=[patient.pk]),
+        {"kind": "surgery"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_HISTORY_RESTORE_REQUEST="true",
+    )
+    assert "<html" in response.content.decode()
