@@ -175,4 +175,3 @@ def test_staff_see_the_waitlist_and_offer_a_free_slot(page: Page, world, recepti
     page.get_by_role("button", name="Don't offer").click()
     expect(page.get_by_test_id("releases")).to_contain_text("Not offered")
     assert Release.objects.get().status == Release.Status.WITHDRAWN
-
