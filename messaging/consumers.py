@@ -280,7 +280,11 @@ class ConversationConsumer(_CheckedConsumer):
         error = ""
         try:
             services.post_message(
-                conversation_id=conversation.pk, author=self.user, body=body, client_token=token
+                conversation_id=conversation.pk,
+                author=self.user,
+                body=body,
+                client_token=token,
+                language=self.language,
             )
         except ValidationError as exc:
             error = " ".join(exc.messages)

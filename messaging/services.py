@@ -161,6 +161,7 @@ def start_conversation(
     uploads: list[UploadedFile] | None = None,
     client_token: str = "",
     now: datetime | None = None,
+    language: str | None = None,
 ) -> Posted:
     """A client opens a conversation with its first message.
 
@@ -189,6 +190,7 @@ def start_conversation(
             uploads=uploads,
             client_token=client_token,
             now=now,
+            language=language,
         )
     except Exception:
         conversation.delete()  # the first message failed (rate, file): no empty thread left
@@ -203,6 +205,7 @@ def post_message(
     uploads: list[UploadedFile] | None = None,
     client_token: str = "",
     now: datetime | None = None,
+    language: str | None = None,
 ) -> Posted:
     """Store a message (and any automatic reply), then announce it after commit.
 
@@ -270,7 +273,8 @@ def post_message(
             if conversation.first_client_message_at is None:
                 conversation.first_client_message_at = now
                 fields.append("first_client_message_at")
-            with translation.override(conversation.client.preferred_language):
+            # Automatic replies speak the language the client is using now, else their own.
+            with translation.override(language or conversation.client.preferred_language):
                 if emergency_words_in(body):
                     posted.append(
                         _add_message(

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpRespons
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import get_language, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from messaging import services, stats
@@ -134,6 +134,7 @@ def conversations(request: HttpRequest) -> HttpResponse:
                 patient=form.cleaned_data["patient"],
                 uploads=[upload] if upload else [],
                 client_token=form.cleaned_data["client_token"],
+                language=get_language(),
             )
         except ValidationError as exc:
             form.add_error("attachment" if upload else "body", exc)
@@ -198,6 +199,7 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
                 body=form.cleaned_data["body"],
                 uploads=[upload] if upload else [],
                 client_token=form.cleaned_data["client_token"],
+                language=get_language(),
             )
         except ValidationError as exc:
             form.add_error("attachment" if upload else "body", exc)

@@ -237,3 +237,15 @@ def test_concurrent_posts_take_distinct_increasing_numbers(client_user, vet):
     assert errors == []
     seqs = sorted(conversation.messages.values_list("seq", flat=True))
     assert seqs == list(range(1, 32))
+
+
+def test_the_emergency_reply_follows_the_language_the_client_writes_in(client_user, clinic):
+    posted = services.start_conversation(
+        client=client_user.client,
+        author=client_user,
+        subject="Help",
+        body="He is bleeding",
+        language="en",
+    )
+    reply = posted.conversation.messages.get(kind=Kind.EMERGENCY).body
+    assert reply.startswith("Automatic reply")
