@@ -1,4 +1,3 @@
-import itertools
 import logging
 import re
 import unicodedata
@@ -181,26 +180,16 @@ def _closing(chunks: Iterator[bytes], handle) -> Iterator[bytes]:
         handle.close()
 
 
-# Chunks handed from the worker thread to the event loop per hop: each hop costs ~0.1 ms, so
-# one per 64 KiB chunk would cost a 20 MB download 40 ms; four keep memory bounded all the same.
-_CHUNKS_PER_HOP = 4
-
-
-def _next_chunks(chunks: Iterator[bytes]) -> list[bytes]:
-    return list(itertools.islice(chunks, _CHUNKS_PER_HOP))
-
-
 async def _closing_async(chunks: Iterator[bytes], handle) -> AsyncIterator[bytes]:
-    """The same chunks for an ASGI server, pulled a few at a time in a worker thread.
+    """The same chunks for an ASGI server, pulled one at a time in a worker thread.
 
     Given a plain iterator, Django's ASGI handler reads it whole into a list before sending:
-    a 20 MB report would sit decrypted in memory. A few chunks at a time keep memory flat.
+    a 20 MB report would sit decrypted in memory. One chunk at a time keeps memory flat.
     """
-    next_chunks = sync_to_async(_next_chunks, thread_sensitive=False)
+    next_chunk = sync_to_async(next, thread_sensitive=False)
     try:
-        while batch := await next_chunks(chunks):
-            for chunk in batch:
-                yield chunk
+        while (chunk := await next_chunk(chunks, None)) is not None:
+            yield chunk
     finally:
         await sync_to_async(handle.close, thread_sensitive=False)()
 
