@@ -67,6 +67,8 @@ def setup_django(env: dict[str, str]) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    # Full pages (the "slot just taken" page) need the hashed static files, as in production.
+    call_command("collectstatic", verbosity=0, interactive=False)
 
 
 def seed() -> dict:
@@ -289,6 +291,8 @@ def bench_http(data: dict, env: dict[str, str], *, seconds: float, connections: 
     from booking.models import BookingRules, Service
 
     port = free_port()
+    log_path = Path(env["ACCUEIL_VAR_DIR"]) / "daphne.log"
+    log = log_path.open("w")
     server = subprocess.Popen(
         [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
         cwd=ROOT,
@@ -374,6 +378,10 @@ def bench_http(data: dict, env: dict[str, str], *, seconds: float, connections: 
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+        log.close()
+    errors = [line for line in log_path.read_text().splitlines() if line.strip()]
+    if errors:
+        print("  server log (last lines):", *errors[-5:], sep="\n    ")
     floor_rps = results["floor_ok"]["rps"] or 1
     for name in ("slots_partial", "booking_post"):
         results[name]["ratio_to_floor"] = round(results[name]["rps"] / floor_rps, 2)

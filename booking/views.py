@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -57,6 +58,9 @@ from portal.models import Client, Clinic, Site
 from records.models import Patient
 
 STRIP_DAYS = 14
+# Stored cancellation reasons: recorded facts for the team, kept in one language on purpose.
+CLIENT_ONLINE = "client online"
+CLIENT_VIA_REMINDER = "client via reminder"
 
 
 # --- access helpers ------------------------------------------------------------------------------
@@ -151,38 +155,37 @@ def _availability(
     strip_end = first + timedelta(days=STRIP_DAYS - 1)
     free: set[date] = set()
     next_free = None
-    slots: list[engine.Slot] = []
+    starts: list[datetime] = []
     day = asked
     if scope.practitioner_ids:
-
-        def prepared(start: date, end: date) -> engine.Prepared:
-            inputs = slot_reader.engine_inputs(
+        # Everyone browsing a service in the same minute sees the same days and slots: the
+        # answer is cached under the availability generation (bumped after every booking,
+        # move, cancellation or change of hours), so it is never staler than the last change.
+        # `now` is rounded up to the next minute: a slot is hidden a little early rather than
+        # shown inside the notice.
+        now = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        key = (
+            f"booking:avail:{slot_reader.generation()}:{rules.pk}:{rules.updated_at.timestamp()}:"
+            f"{scope.service.pk}:{','.join(map(str, sorted(scope.practitioner_ids)))}:"
+            f"{online}:{exclude_appointment or ''}:{first}:{asked or ''}:{now.timestamp()}"
+        )
+        answer = cache.get(key)
+        if answer is None:
+            answer = _compute_availability(
                 scope,
-                start_day=start,
-                end_day=end,
-                tz=tz,
-                now=now,
+                first=first,
+                strip_end=strip_end,
+                today=today,
+                window_end=window_end,
+                asked=asked,
                 online=online,
                 rules=rules,
+                now=now,
+                tz=tz,
                 exclude_appointment=exclude_appointment,
-                cached=True,
             )
-            return engine.prepare(**inputs)
-
-        # Only the strip's fortnight is read: every question below is about those days,
-        # except the next free day when the strip has none from today on (then a second read).
-        strip = prepared(first, strip_end)
-        free = strip.days_with_free_slots(first, strip_end)
-        if first == today and free:
-            next_free = min(free)
-        else:
-            next_free = prepared(today, window_end).next_free_day(today, window_end)
-        if day is None:
-            day = min(free) if free else next_free
-        if day is not None and first <= day <= strip_end:
-            slots = strip.free_slots(day, day)
-        elif day is not None:
-            slots = prepared(day, day).free_slots(day, day)
+            cache.set(key, answer, 60)
+        free, next_free, day, starts = answer
 
     def url(**extra: object) -> str:
         return f"{page_url}?{urlencode({**base_params, **extra})}"
@@ -200,19 +203,62 @@ def _availability(
     return {
         "cells": cells,
         "day": day,
-        "slots": [
-            SlotLink(
-                s.start,
-                f"{pick_url}?{urlencode({**base_params, 'start': int(s.start.timestamp())})}",
-            )
-            for s in slots
-        ],
+        "slots": [SlotLink(start, _with_start(pick_url, base_params, start)) for start in starts],
         "next_free": next_free,
         "next_free_url": url(day=next_free.isoformat()) if next_free else "",
         "earlier_url": url(**{"from": max(earlier, today).isoformat()}) if first > today else "",
         "later_url": url(**{"from": (first + timedelta(days=STRIP_DAYS)).isoformat()}),
         "page_url": page_url,
     }
+
+
+def _compute_availability(
+    scope: slot_reader.Scope,
+    *,
+    first: date,
+    strip_end: date,
+    today: date,
+    window_end: date,
+    asked: date | None,
+    online: bool,
+    rules: BookingRules,
+    now: datetime,
+    tz,
+    exclude_appointment: int | None,
+) -> tuple[set[date], date | None, date | None, list[datetime]]:
+    """(days with free slots in the strip, next free day, chosen day, its slot starts)."""
+
+    def prepared(start: date, end: date) -> engine.Prepared:
+        inputs = slot_reader.engine_inputs(
+            scope,
+            start_day=start,
+            end_day=end,
+            tz=tz,
+            now=now,
+            online=online,
+            rules=rules,
+            exclude_appointment=exclude_appointment,
+            cached=True,
+        )
+        return engine.prepare(**inputs)
+
+    # Only the strip's fortnight is read: every question below is about those days, except
+    # the next free day when the strip has none from today on (then a second read).
+    strip = prepared(first, strip_end)
+    free = strip.days_with_free_slots(first, strip_end)
+    if first == today and free:
+        next_free = min(free)
+    else:
+        next_free = prepared(today, window_end).next_free_day(today, window_end)
+    day = asked
+    if day is None:
+        day = min(free) if free else next_free
+    slots: list[engine.Slot] = []
+    if day is not None and first <= day <= strip_end:
+        slots = strip.free_slots(day, day)
+    elif day is not None:
+        slots = prepared(day, day).free_slots(day, day)
+    return free, next_free, day, [slot.start for slot in slots]
 
 
 def _sites() -> list[Site]:
@@ -272,14 +318,18 @@ def _pick_context(form: ChooseForm, site: Site | None) -> dict[str, str]:
 def new(request: HttpRequest) -> HttpResponse:
     """Choose the patient, the service and who with, then a day, then a slot."""
     client = client_of(request.user)
-    _patient_of(client, request.GET.get("patient"))  # 404 for another client's animal
-    slug = request.GET.get("service")
-    if slug and not Service.objects.active().filter(slug=slug).exists():
-        raise Http404
-    phone_only = None
-    if slug and not Service.objects.online().filter(slug=slug).exists():
-        phone_only = Service.objects.get(slug=slug)
     patients = list(Patient.objects.of_client(client).order_by("name", "pk"))
+    raw_patient = request.GET.get("patient")
+    if raw_patient and raw_patient not in {str(p.pk) for p in patients}:
+        raise Http404  # another client's animal, or nonsense
+    slug = request.GET.get("service")
+    phone_only = None
+    if slug:
+        service = Service.objects.active().filter(slug=slug).first()
+        if service is None:
+            raise Http404
+        if not service.online:
+            phone_only = service
     form, sites, site = _choose_form(request, patients, online=True, client=client)
     context = {
         "form": form,
@@ -456,7 +506,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 appointment,
                 by_user=request.user,
                 by_clinic=False,
-                reason=form.cleaned_data["reason"] or _("client online"),
+                reason=form.cleaned_data["reason"] or CLIENT_ONLINE,
             )
         except services.BookingError as error:
             messages.error(request, str(error))
@@ -576,7 +626,7 @@ def one_tap(request: HttpRequest, token: str) -> HttpResponse:
                     appointment,
                     by_user=None,
                     by_clinic=False,
-                    reason=_("client via reminder"),
+                    reason=CLIENT_VIA_REMINDER,
                     now=now,
                 )
                 state = "done"

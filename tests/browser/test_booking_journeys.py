@@ -144,7 +144,7 @@ def test_reception_books_by_phone_moves_marks_and_sees_an_overlap_refused(
     assert earlier.status == "attended"
 
     # An overlap: the page was opened, then someone took the time meanwhile.
-    start = booked.starts_at + timedelta(hours=1)
+    start = datetime.combine(today + timedelta(days=3), time(10), tzinfo=tz)
     page.goto(
         f"/booking/staff/book/?client={client_user.client.pk}&patient={filou.pk}"
         f"&service=consultation&practitioner={dubois.pk}&start={int(start.timestamp())}"
