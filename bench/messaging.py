@@ -36,6 +36,7 @@ from tests.messaging.wsclient import Closed, HandshakeError, WsClient  # noqa: E
 
 HOST = "127.0.0.1"
 MARK = re.compile(r"bench-(\d+)-(\d+)")
+THINK = 2.0  # seconds between one pair's messages at 100 pairs: ~50 messages/s in all
 SEQ = re.compile(r'<li id="m-(\d+)"')
 
 
@@ -87,7 +88,11 @@ async def open_conversation(port: int, conversation: int, cookie: str) -> WsClie
     return ws
 
 
-async def roundtrip(pairs: list[dict], client_port: int, vet_port: int, per_pair: int):
+async def roundtrip(
+    pairs: list[dict], client_port: int, vet_port: int, per_pair: int, think: float = 0.0
+):
+    """Each pair's client sends, the vet's socket receives; `think` seconds (on average, random)
+    between a pair's messages: with 100 pairs, 2 s gives about 50 messages a second in all."""
     clients, vets = [], []
     for pair in pairs:
         clients.append(
@@ -103,6 +108,8 @@ async def roundtrip(pairs: list[dict], client_port: int, vet_port: int, per_pair
 
     async def talk(index: int) -> None:
         nonlocal lost
+        if think:
+            await asyncio.sleep(random.uniform(0, think))
         for number in range(per_pair):
             marker = f"bench-{index}-{number}"
             arrived = vets[index].expect(marker)
@@ -114,6 +121,8 @@ async def roundtrip(pairs: list[dict], client_port: int, vet_port: int, per_pair
                 latencies.append(await asyncio.wait_for(arrived, 10) - started)
             except TimeoutError:
                 lost += 1
+            if think:
+                await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
     await asyncio.gather(*(talk(index) for index in range(len(pairs))))
     for listener in clients + vets:
@@ -121,7 +130,7 @@ async def roundtrip(pairs: list[dict], client_port: int, vet_port: int, per_pair
     return latencies, lost
 
 
-async def echo_roundtrip(port: int, pairs: int, per_pair: int):
+async def echo_roundtrip(port: int, pairs: int, per_pair: int, think: float = 0.0):
     sockets = [
         Listener(await WsClient.connect(HOST, port, "/ws/bench/echo/")) for _ in range(pairs)
     ]
@@ -130,12 +139,16 @@ async def echo_roundtrip(port: int, pairs: int, per_pair: int):
     latencies: list[float] = []
 
     async def talk(index: int) -> None:
+        if think:
+            await asyncio.sleep(random.uniform(0, think))
         for number in range(per_pair):
             marker = f"bench-{index}-{number}"
             arrived = sockets[index].expect(marker)
             started = time.perf_counter()
             await sockets[index].ws.send(json.dumps({"type": "message", "body": marker}))
             latencies.append(await asyncio.wait_for(arrived, 10) - started)
+            if think:
+                await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
     await asyncio.gather(*(talk(index) for index in range(pairs)))
     for listener in sockets:
@@ -327,10 +340,10 @@ def main() -> None:
             floor = asyncio.run(echo_roundtrip(port, 1, per_pair_one))
             print("  " + line("1 pair (2 clients)", ours, floor, lost))
             asyncio.run(settle(port))
-            ours, lost = asyncio.run(roundtrip(pairs, port, port, per_pair_many))
+            ours, lost = asyncio.run(roundtrip(pairs, port, port, per_pair_many, THINK))
             asyncio.run(settle(port))
-            floor = asyncio.run(echo_roundtrip(port, 100, per_pair_many))
-            print("  " + line("100 pairs (200 clients)", ours, floor, lost))
+            floor = asyncio.run(echo_roundtrip(port, 100, per_pair_many, THINK))
+            print("  " + line("100 pairs (200 clients), ~50 msg/s", ours, floor, lost))
 
             print("\n2. Connection storm: 500 connections in 10 s")
             asyncio.run(settle(port))
@@ -373,10 +386,10 @@ def main() -> None:
             floor = asyncio.run(echo_roundtrip(ports[0], 1, per_pair_one))
             print("  " + line("1 pair, client A -> vet B", ours, floor, lost))
             asyncio.run(settle(ports[0]))
-            ours, lost = asyncio.run(roundtrip(pairs, ports[0], ports[1], per_pair_many))
+            ours, lost = asyncio.run(roundtrip(pairs, ports[0], ports[1], per_pair_many, THINK))
             asyncio.run(settle(ports[0]))
-            floor = asyncio.run(echo_roundtrip(ports[0], 100, per_pair_many))
-            print("  " + line("100 pairs, clients A -> vets B", ours, floor, lost))
+            floor = asyncio.run(echo_roundtrip(ports[0], 100, per_pair_many, THINK))
+            print("  " + line("100 pairs A -> B, ~50 msg/s", ours, floor, lost))
         finally:
             for process in processes:
                 servers.stop(process)

@@ -19,23 +19,36 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Exists, Value
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import trans_real
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
 
 from messaging import live, services
 from messaging.access import can_read, log_scope, session_verified
 from messaging.models import Conversation, Message, QuickReply
 from portal.access import is_staff
-from portal.models import AccessLog, Clinic, User
+from portal.models import STAFF_ROLES, AccessLog, Clinic, User
 
 logger = logging.getLogger(__name__)
 
 # Close codes in the 4000 range are the application's own (RFC 6455 §7.4.2).
 CLOSE_FORBIDDEN = 4403
 TYPING_EVERY = 2.0  # seconds between two typing notices from one connection
+
+
+def _device_of(session) -> tuple[type, int] | None:
+    """(device model, pk) of the second factor this session passed, if any."""
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+    if not persistent_id:
+        return None
+    device = Device.from_persistent_id(persistent_id)
+    return (type(device), device.pk) if device is not None else None
 
 
 def _language(scope: dict) -> str:
@@ -124,6 +137,7 @@ class ConversationConsumer(_CheckedConsumer):
         return True
 
     def _conversation(self, user: User | None) -> Conversation | None:
+        """The full check, at connect: the conversation if `user` may read it."""
         if user is None:
             return None
         conversation = (
@@ -133,12 +147,52 @@ class ConversationConsumer(_CheckedConsumer):
         )
         if conversation is None or not can_read(user, conversation):
             return None
+        self.staff = is_staff(user)
+        session = self.scope["session"]
+        self.session_key = session.session_key
+        self.device = _device_of(session)
         return conversation
 
     def _still_allowed(self) -> Conversation | None:
-        user = self._fresh_user()
-        conversation = self._conversation(user)
-        if conversation is None:
+        """The same rights, re-read in one query on every event (the hot path).
+
+        The session still exists and has not expired (signing out, or a password change
+        elsewhere, deletes it), the account is active (and still staff, with its second-factor
+        device still confirmed), and for a client the conversation is still theirs.
+        """
+        now = timezone.now()
+        query = Conversation.objects.select_related("client", "patient", "assignee").filter(
+            pk=self.conversation_id
+        )
+        if self.staff:
+            query = query.annotate(
+                _person=Exists(
+                    User.objects.filter(pk=self.user.pk, is_active=True, role__in=STAFF_ROLES)
+                )
+            )
+        else:
+            query = query.filter(client__user_id=self.user.pk, client__user__is_active=True)
+            query = query.annotate(_person=Value(True))
+        db_sessions = settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
+        if db_sessions:
+            query = query.annotate(
+                _session=Exists(
+                    Session.objects.filter(session_key=self.session_key, expire_date__gt=now)
+                )
+            )
+        if self.device is not None:
+            model, pk = self.device
+            query = query.annotate(
+                _device=Exists(model.objects.filter(pk=pk, user_id=self.user.pk, confirmed=True))
+            )
+        conversation = query.first()
+        allowed = (
+            conversation is not None
+            and conversation._person
+            and (conversation._session if db_sessions else self._session_exists())
+            and (self.device is None or conversation._device)
+        )
+        if not allowed:
             log_scope(
                 self.scope,
                 user=self.user,
@@ -147,8 +201,11 @@ class ConversationConsumer(_CheckedConsumer):
                 detail="websocket event after access was revoked",
             )
             return None
-        self.user = user
         return conversation
+
+    def _session_exists(self) -> bool:
+        engine = import_module(settings.SESSION_ENGINE)
+        return engine.SessionStore().exists(self.session_key)
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(

@@ -135,13 +135,24 @@ def _closed_note(clinic: Clinic, opening: datetime) -> str:
     }
 
 
+def _next_opening(now: datetime) -> datetime | None:
+    """booking's answer, kept a minute: it expands weeks of hours, and every client message
+    asks. Hours edited now apply within the minute."""
+    key = f"messaging:next-opening:{int(now.timestamp() // 60)}"
+    cached = cache.get(key)
+    if cached is None:
+        cached = (hours.next_opening(now),)
+        cache.set(key, cached, 90)
+    return cached[0]
+
+
 def _closed_until(conversation: Conversation, now: datetime) -> datetime | None:
     """The next opening when a closed-clinic note is due, else None.
 
     Nothing is said when the hours are unknown (no provider, or no hours set: next_opening is
     None), when the clinic is open, or when this conversation had a note in the last 12 hours.
     """
-    opening = hours.next_opening(now)
+    opening = _next_opening(now)
     if opening is None or opening <= now:
         return None
     if conversation.messages.filter(

@@ -276,3 +276,13 @@ async def test_a_burst_of_frames_is_dropped_with_a_notice(as_client, conversatio
         assert "Too many events" in await comm.receive_from(timeout=3)
     assert await sync_to_async(Message.objects.count)() == 1
     await comm.disconnect()
+
+
+async def test_staff_whose_second_factor_is_removed_are_cut_off(as_vet, vet, conversation):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    comm, _ = await opened(as_vet, conversation.pk, last_seq=1)
+    await sync_to_async(TOTPDevice.objects.filter(user=vet).delete)()
+    await comm.send_json_to({"type": "ping"})
+    output = await comm.receive_output(timeout=3)
+    assert output["type"] == "websocket.close"
