@@ -179,32 +179,45 @@ def part_stream(owner, vet, patient, size_mb: int, var_dir: str, runs: int) -> d
     # With the same I/O: read the file, encrypt into a file, read that back and decrypt it: what
     # any at-rest encryption must do, without our framing, hashing, verify pass or Django.
     aead, nonce = AESGCM(AESGCM.generate_key(bit_length=256)), os.urandom(12)
-    start = time.perf_counter()
-    for chunk in chunks():
-        aead.decrypt(nonce, aead.encrypt(nonce, chunk, b"x"), b"x")
-    raw_memory = time.perf_counter() - start
     sealed_path = Path(var_dir) / "raw.enc"
-    start = time.perf_counter()
-    with sealed_path.open("wb") as sealed:
+
+    def raw_in_memory() -> None:
         for chunk in chunks():
-            sealed.write(aead.encrypt(nonce, chunk, b"x"))
-    with sealed_path.open("rb") as sealed:
-        for record in iter(lambda: sealed.read(CHUNK_SIZE + 16), b""):
-            aead.decrypt(nonce, record, b"x")
-    raw = time.perf_counter() - start
-    sealed_path.unlink()
+            aead.decrypt(nonce, aead.encrypt(nonce, chunk, b"x"), b"x")
+
+    def raw_with_io() -> None:
+        with sealed_path.open("wb") as sealed:
+            for chunk in chunks():
+                sealed.write(aead.encrypt(nonce, chunk, b"x"))
+        with sealed_path.open("rb") as sealed:
+            for record in iter(lambda: sealed.read(CHUNK_SIZE + 16), b""):
+                aead.decrypt(nonce, record, b"x")
+        sealed_path.unlink()
+
     # Two costs of ours that the floor does not pay, timed alone on the same bytes: the SHA-256
     # encrypt_stream keeps of the plaintext, and copying a finished file into the storage.
-    start = time.perf_counter()
-    digest = hashlib.sha256()
-    for chunk in chunks():
-        digest.update(chunk)
-    sha_time = time.perf_counter() - start
-    start = time.perf_counter()
-    shutil.copyfile(source, sealed_path)
-    copy_time = time.perf_counter() - start
-    sealed_path.unlink()
-    # (one pass of each floor: they vary far less than the Django path)
+    def sha() -> None:
+        digest = hashlib.sha256()
+        for chunk in chunks():
+            digest.update(chunk)
+
+    def copy() -> None:
+        shutil.copyfile(source, sealed_path)
+        sealed_path.unlink()
+
+    best: dict[str, float] = {}
+
+    def median_of(function) -> float:
+        samples = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            function()
+            samples.append(time.perf_counter() - start)
+        best[function.__name__] = min(samples)
+        return statistics.median(samples)
+
+    raw_memory, raw = median_of(raw_in_memory), median_of(raw_with_io)
+    sha_time, copy_time = median_of(sha), median_of(copy)
 
     def store():
         return services.store_report(
@@ -246,6 +259,7 @@ def part_stream(owner, vet, patient, size_mb: int, var_dir: str, runs: int) -> d
         download_times.append(time.perf_counter() - start)
         assert received == size == Report.objects.get(pk=report.pk).plaintext_size
     encrypt, download_time = statistics.median(encrypt_times), statistics.median(download_times)
+    best_ours = min(encrypt_times) + min(download_times)
 
     # Memory, in a run of its own (tracemalloc slows every allocation down).
     rss_before = rss_peak = _rss_kb()
@@ -269,6 +283,7 @@ def part_stream(owner, vet, patient, size_mb: int, var_dir: str, runs: int) -> d
         "download_mb_s": size / MB / download_time,
         "ours_mb_s": size / MB / ours,
         "ratio": raw / ours,
+        "best_ratio": best["raw_with_io"] / best_ours,
         "traced_peak_kb": traced_peak / 1024,
         "rss_growth_kb": rss_peak - rss_before,
         "chunk_kb": CHUNK_SIZE / 1024,
@@ -353,12 +368,13 @@ def main() -> None:
             f"encrypting the same PDF alone {render['encrypt_only_ms']:.2f} ms"
         )
 
-        stream = part_stream(owner, vet, patient, 4 if args.quick else 20, var_dir, runs=3)
+        stream = part_stream(owner, vet, patient, 4 if args.quick else 20, var_dir, runs=5)
         print(
             f"2. {stream['size_mb']:.0f} MB: store (encrypt to disk) {stream['encrypt_mb_s']:.0f} "
             f"MB/s, download view (verify + decrypt-stream) {stream['download_mb_s']:.0f} MB/s, "
             f"together {stream['ours_mb_s']:.0f} MB/s vs raw AES-GCM encrypt to a file + "
-            f"decrypt it {stream['raw_mb_s']:.0f} MB/s: ratio {stream['ratio']:.2f} (goal >= 0.7); "
+            f"decrypt it {stream['raw_mb_s']:.0f} MB/s: ratio {stream['ratio']:.2f} of medians, "
+            f"{stream['best_ratio']:.2f} of best runs (goal >= 0.7); "
             f"raw AES-GCM in memory, no I/O: {stream['raw_memory_mb_s']:.0f} MB/s"
         )
         print(
