@@ -5,7 +5,16 @@ from datetime import UTC, datetime
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from booking.models import Appointment, BookingRules, Closure, ExtraOpening, TimeOff, WeeklyHours
+from booking.models import (
+    Appointment,
+    BookingRules,
+    Closure,
+    ExtraOpening,
+    Practitioner,
+    Service,
+    TimeOff,
+    WeeklyHours,
+)
 
 
 class StartField(forms.IntegerField):
@@ -158,3 +167,30 @@ class TimeOffForm(_RangeMixin, forms.ModelForm):
             "start": forms.DateTimeInput(attrs={"type": "datetime-local"}),
             "end": forms.DateTimeInput(attrs={"type": "datetime-local"}),
         }
+
+
+class ServiceForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = [
+            "site",
+            "name",
+            "slug",
+            "duration_minutes",
+            "buffer_minutes",
+            "online",
+            "species",
+            "practitioners",
+            "is_active",
+        ]
+        widgets = {"practitioners": forms.CheckboxSelectMultiple}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["practitioners"].queryset = Practitioner.objects.active()
+
+    def clean_duration_minutes(self) -> int:
+        value = self.cleaned_data["duration_minutes"]
+        if value < 5:
+            raise forms.ValidationError(_("At least 5 minutes."))
+        return value

@@ -30,6 +30,7 @@ from booking.forms import (
     MoveForm,
     OutcomeForm,
     RulesForm,
+    ServiceForm,
     StaffCancelForm,
     TimeOffForm,
     WeeklyHoursForm,
@@ -1068,6 +1069,30 @@ def rules(request: HttpRequest) -> HttpResponse:
         messages.success(request, _("The booking rules are saved."))
         return redirect("booking:rules")
     return render(request, "booking/staff/rules.html", {"form": form})
+
+
+@manager_required
+@require_http_methods(["GET", "POST"])
+def services_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """Services: duration, buffer, who performs them, online or phone only, species."""
+    instance = None
+    if pk is not None:
+        instance = Service.objects.filter(pk=pk).first()
+        if instance is None:
+            raise Http404
+    form = ServiceForm(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        slot_reader.invalidate()
+        messages.success(request, _("Saved."))
+        return redirect("booking:services")
+    listed = Service.objects.select_related("site").prefetch_related("practitioners")
+    return render(
+        request,
+        "booking/staff/services.html",
+        {"form": form, "services": listed, "editing": instance},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @staff_required

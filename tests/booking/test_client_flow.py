@@ -301,3 +301,11 @@ def test_the_dashboard_panel_shows_the_next_appointments_and_a_book_button(
 
 def test_staff_cannot_use_the_client_flow(as_reception, consultation):
     assert as_reception.get(reverse("booking:new")).status_code == 403
+
+
+def test_the_site_choice_shows_only_when_there_are_several(as_client, filou, consultation):
+    assert b'id="id_site"' not in as_client.get(reverse("booking:new")).content
+    from tests import factories
+
+    factories.make_site(name="Annexe")
+    assert b'id="id_site"' in as_client.get(reverse("booking:new")).content

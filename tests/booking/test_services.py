@@ -283,3 +283,38 @@ def test_the_database_refuses_overlaps_on_postgresql(client_user, filou, consult
 
 def test_factories_build_a_stranger(other_client_user):
     assert factories.make_patient(other_client_user).clients.get() == other_client_user.client
+
+
+def test_booking_registers_its_checker_and_opening_hours(client_user, filou, consultation):
+    from notifications.contracts import subject_still_valid
+    from portal.lib.hours import is_open, next_opening
+
+    appointment = book(client_user, filou, consultation, at(DAY, 9)).appointment
+    assert subject_still_valid("appointment", appointment.pk, 1)
+    services.cancel(appointment, by_user=client_user, by_clinic=False, now=NOW)
+    assert not subject_still_valid("appointment", appointment.pk, 1)
+    assert not subject_still_valid("appointment", appointment.pk, 2)  # cancelled
+    assert next_opening(at(DAY, 12, 30)) == at(DAY, 14)
+    assert is_open(at(DAY, 10)) is True
+
+
+def test_the_ics_escapes_folds_and_ends_lines_with_crlf():
+    from booking import ics
+
+    event = ics.Event(
+        uid="a@b",
+        start=at(DAY, 9),
+        end=at(DAY, 9, 30),
+        stamp=NOW,
+        summary="Vaccin; rappel, chat\\chien",
+        description="Ligne 1\nLigne 2 " + "é" * 80,
+    )
+    text = ics.calendar([event])
+    assert text.endswith("\r\n")
+    assert "\n" not in text.replace("\r\n", "")
+    assert "SUMMARY:Vaccin\\; rappel\\, chat\\\\chien\r\n" in text
+    assert "DTSTART:20260601T070000Z\r\n" in text
+    assert "DTSTAMP:20260529T080000Z\r\n" in text
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    unfolded = text.replace("\r\n ", "")
+    assert "DESCRIPTION:Ligne 1\\nLigne 2 " + "é" * 80 in unfolded

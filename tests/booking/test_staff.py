@@ -278,3 +278,38 @@ def test_the_staff_dashboard_shows_todays_agenda(reception, booked):
 
 def test_factories_make_a_second_site(clinic):
     assert factories.make_site(name="Other").is_default in (True, False)
+
+
+def test_a_manager_edits_services_and_others_cannot(as_manager, as_reception, site, dubois):
+    assert as_reception.get(reverse("booking:services")).status_code == 403
+    bad = as_manager.post(
+        reverse("booking:services"),
+        {
+            "site": site.pk,
+            "name": "X",
+            "slug": "x",
+            "duration_minutes": 2,
+            "buffer_minutes": 0,
+        },
+    )
+    assert bad.status_code == 400
+    assert b"At least 5 minutes" in bad.content
+    as_manager.post(
+        reverse("booking:services"),
+        {
+            "site": site.pk,
+            "name": "Dental",
+            "slug": "dental",
+            "duration_minutes": 45,
+            "buffer_minutes": 15,
+            "online": "on",
+            "practitioners": [dubois.pk],
+            "is_active": "on",
+        },
+    )
+    from booking.models import Service
+
+    dental = Service.objects.get(slug="dental")
+    assert list(dental.practitioners.all()) == [dubois]
+    assert dental.buffer_minutes == 15
+    assert as_manager.get(reverse("booking:service_edit", args=[9999])).status_code == 404
