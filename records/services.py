@@ -6,16 +6,19 @@ encryption of report files happen before the transaction opens, so no lock is he
 slow work.
 """
 
+import contextlib
 import logging
 import tempfile
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -266,23 +269,61 @@ def _notify(name: str, **kwargs) -> None:
 # --- Reports -------------------------------------------------------------------------------------
 
 
-def _encrypt_to_storage(chunks: Iterable[bytes], file_id: uuid.UUID) -> tuple[str, EncryptedInfo]:
-    """Encrypt into an anonymous temporary file, then hand the ciphertext to the storage.
+# Where ciphertext is written before it moves into place. On the storage's own disk, so the move
+# is a rename rather than a second 20 MB write; a file left by a killed process is swept later.
+PARTIAL_DIR = f"{REPORTS_DIR}/.partial"
+PARTIAL_MAX_AGE = timedelta(hours=1)
 
-    Plaintext never reaches the storage. A failure while encrypting leaves nothing (the temporary
-    file has no name); a failure while saving deletes whatever the storage had written.
+
+class _StagedFile(File):
+    def temporary_file_path(self) -> str:
+        # FileSystemStorage moves a file that has a path (os.rename) instead of copying it.
+        return self.file.name
+
+
+def _staging_dir() -> Path | None:
+    if not isinstance(default_storage, FileSystemStorage):
+        return None  # a remote storage uploads from an anonymous temporary file
+    directory = Path(default_storage.path(PARTIAL_DIR))
+    directory.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - PARTIAL_MAX_AGE.total_seconds()
+    for leftover in directory.glob("*.part"):
+        with contextlib.suppress(OSError):  # another process may be sweeping too
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+    return directory
+
+
+def _temporary_file(staging: Path | None):
+    if staging is None:
+        return tempfile.TemporaryFile()
+    return tempfile.NamedTemporaryFile(dir=staging, suffix=".part", delete=False)
+
+
+def _encrypt_to_storage(chunks: Iterable[bytes], file_id: uuid.UUID) -> tuple[str, EncryptedInfo]:
+    """Encrypt into a temporary file, then hand the ciphertext to the storage.
+
+    Plaintext never touches the disk. A failure while encrypting deletes the temporary file; a
+    failure while saving deletes whatever the storage had written.
     """
-    with tempfile.TemporaryFile() as ciphertext:
-        info = encrypt_stream(
-            keyring_from_settings(), chunks, ciphertext, aad=f"report:{file_id}".encode()
-        )
-        ciphertext.seek(0)
-        name = f"{REPORTS_DIR}/{file_id.hex}.enc"
+    staging = _staging_dir()
+    name = f"{REPORTS_DIR}/{file_id.hex}.enc"
+    with _temporary_file(staging) as ciphertext:
         try:
-            name = default_storage.save(name, File(ciphertext, name=name))
-        except BaseException:
-            _delete_quietly(name)
-            raise
+            info = encrypt_stream(
+                keyring_from_settings(), chunks, ciphertext, aad=f"report:{file_id}".encode()
+            )
+            ciphertext.flush()
+            ciphertext.seek(0)
+            content = File(ciphertext, name=name) if staging is None else _StagedFile(ciphertext)
+            try:
+                name = default_storage.save(name, content)
+            except BaseException:
+                _delete_quietly(name)
+                raise
+        finally:
+            if staging is not None:
+                Path(ciphertext.name).unlink(missing_ok=True)  # gone already once moved
     return name, info
 
 

@@ -1,5 +1,7 @@
 """Reports: encrypted before they touch the disk, released by publishing, downloaded as a stream."""
 
+import os
+import time
 from contextlib import nullcontext
 from datetime import date, timedelta
 from pathlib import Path
@@ -272,3 +274,41 @@ def test_it_streams_chunk_by_chunk_under_asgi_too(client_user, vet, patient, sto
     assert is_async
     assert b"".join(pieces) == content
     assert len(pieces) == -(-len(content) // (64 * 1024))  # one piece per encrypted chunk
+
+
+def test_it_leaves_nothing_when_encryption_fails_half_way(vet, patient, settings):
+    def broken_upload():
+        yield b"%PDF-1.7\n" + b"x" * 100_000
+        raise OSError("client went away")
+
+    with pytest.raises(OSError, match="client went away"):
+        services.store_report(
+            patient=patient,
+            author=vet,
+            title="Cut",
+            on=date(2026, 1, 1),
+            source="upload",
+            chunks=broken_upload(),
+        )
+    assert stored_files(settings) == []
+    assert not Report.objects.exists()
+
+
+def test_it_moves_the_finished_file_into_place_private(vet, patient, settings):
+    report = make_report(patient, vet)
+    [path] = stored_files(settings)
+    assert path == Path(settings.MEDIA_ROOT, report.file.name)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_it_sweeps_partial_files_a_killed_process_left(vet, patient, settings):
+    partial = Path(settings.MEDIA_ROOT, services.PARTIAL_DIR)
+    partial.mkdir(parents=True)
+    stale, fresh = partial / "old.part", partial / "busy.part"
+    stale.write_bytes(b"ACCUEIL1...")
+    fresh.write_bytes(b"ACCUEIL1...")
+    two_hours_ago = time.time() - 7200
+    os.utime(stale, (two_hours_ago, two_hours_ago))
+    make_report(patient, vet)
+    assert not stale.exists()
+    assert fresh.exists()  # maybe another upload in progress
