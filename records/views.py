@@ -327,7 +327,7 @@ def _staff_page_context(request: HttpRequest, patient: Patient, **forms) -> dict
         "weight_form": WeightForm(initial={"date": today}),
         "upload_form": ReportUploadForm(initial={"date": today}),
         "write_form": ReportWriteForm(initial={"date": today}),
-        "link_form": LinkClientForm(),
+        "roles": Guardianship.Role.choices,
     }
     context.update(forms)
     return context
@@ -339,8 +339,16 @@ def staff_patient(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
     log_access(request, action=AccessLog.Action.VIEW, object_type="patient", object_id=patient.pk)
     context = _staff_page_context(request, patient)
-    if request.htmx and request.GET.get("part") == "timeline":
-        return render(request, "records/staff_patient.html#timeline", context)
+    link_query = request.GET.get("link_q", "").strip()
+    if link_query:
+        linked = {link.client_id for link in context["links"]}
+        context["candidates"] = [
+            client for client in Client.objects.search(link_query)[:10] if client.pk not in linked
+        ]
+        context["link_q"] = link_query
+    part = request.GET.get("part")
+    if _wants_fragment(request) and part in ("timeline", "link"):
+        return render(request, f"records/staff_patient.html#{part}", context)
     return render(request, "records/staff_patient.html", context)
 
 

@@ -264,3 +264,18 @@ def test_it_lists_corrections_and_drafts_on_the_staff_dashboard(vet, client_user
     html = render_to_string(panel.template, {"panel": panel}, request)
     assert html.count(reverse("records:staff_patient", args=[patient.pk])) == 2
     assert "Radio du thorax" in html
+
+
+def test_it_finds_a_client_to_link_without_typing_a_number(
+    as_reception, patient, other_client_user
+):
+    url = reverse("records:staff_patient", args=[patient.pk])
+    fragment = as_reception.get(
+        url, {"link_q": "Lambert", "part": "link"}, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "Bruno Lambert" in fragment
+    assert f'name="link-client" value="{other_client_user.client.pk}"' in fragment
+    assert "<html" not in fragment
+    owner = as_reception.get(url, {"link_q": "Martin"}).content.decode()
+    assert 'name="link-client"' not in owner  # Camille is linked already
+    assert "No client matches." in owner
