@@ -489,6 +489,8 @@ def main() -> None:
                 f"{result['attempts_per_s']} attempts/s, {result['bookings_per_s']} bookings/s, "
                 f"double bookings {result['double_bookings']}, errors {result['errors']}"
             )
+            for sample in result["error_samples"]:
+                print(f"    error: {sample[:200]}")
 
 
 if __name__ == "__main__":
