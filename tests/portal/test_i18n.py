@@ -29,22 +29,31 @@ def test_a_visitor_switches_to_english_and_back(clinic):
     assert "Mot de passe oublié ?" in http.get("/accounts/login/").content.decode()
 
 
-def _entries(po: Path) -> list[tuple[str, str, bool]]:
-    """(msgid, msgstr, fuzzy) for each entry of a .po file, multi-line strings joined."""
+def _entries(po: Path) -> list[tuple[str, str, str, bool]]:
+    """(msgid, msgid_plural, msgstr, fuzzy) per .po entry; for a plural, msgstr is the first
+    form and an empty one stands for any form left untranslated."""
     entries = []
     for block in po.read_text(encoding="utf-8").split("\n\n"):
-        parts: dict[str, list[str]] = {"msgid": [], "msgstr": []}
-        current = None
+        parts: dict[str, list[list[str]]] = {"msgid": [], "msgid_plural": [], "msgstr": []}
+        current: list[str] | None = None
         for line in block.splitlines():
-            if line.startswith(("msgid ", "msgstr ")):
-                current, _, rest = line.partition(" ")
-                parts[current].append(rest)
-            elif line.startswith('"') and current:
-                parts[current].append(line)
-        if parts["msgid"]:
-            msgid = "".join(ast.literal_eval(piece) for piece in parts["msgid"])
-            msgstr = "".join(ast.literal_eval(piece) for piece in parts["msgstr"])
-            entries.append((msgid, msgstr, "#, fuzzy" in block))
+            keyword, _, rest = line.partition(" ")
+            key = keyword.split("[")[0]
+            if key in parts:
+                current = [rest]
+                parts[key].append(current)
+            elif line.startswith('"') and current is not None:
+                current.append(line)
+        if not parts["msgid"]:
+            continue
+        texts = {
+            key: ["".join(ast.literal_eval(piece) for piece in pieces) for pieces in values]
+            for key, values in parts.items()
+        }
+        forms = texts["msgstr"]
+        msgstr = forms[0] if forms and all(forms) else ""
+        plural = texts["msgid_plural"][0] if texts["msgid_plural"] else ""
+        entries.append((texts["msgid"][0], plural, msgstr, "#, fuzzy" in block))
     return entries
 
 
@@ -57,11 +66,15 @@ CATALOGUES = [
 def test_every_french_catalogue_is_complete_and_compiled(po: Path):
     entries = [entry for entry in _entries(po) if entry[0]]
     assert entries, po
-    assert [msgid for msgid, msgstr, _ in entries if not msgstr] == []
-    assert [msgid for msgid, _, fuzzy in entries if fuzzy] == []
+    assert [msgid for msgid, _, msgstr, _ in entries if not msgstr] == []
+    assert [msgid for msgid, _, _, fuzzy in entries if fuzzy] == []
     mo = po.with_suffix(".mo")
     assert mo.exists(), f"{mo} is missing: run `make messages`"
     with mo.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
-    stale = [msgid for msgid, msgstr, _ in entries if compiled.gettext(msgid) != msgstr]
+    stale = [
+        msgid
+        for msgid, plural, msgstr, _ in entries
+        if (compiled.ngettext(msgid, plural, 1) if plural else compiled.gettext(msgid)) != msgstr
+    ]
     assert stale == [], f"{mo} is older than {po}: run `make messages`"
