@@ -74,6 +74,8 @@ TRANSACTIONAL = frozenset(
 )
 UNSUBSCRIBE_PURPOSE = "notifications.unsubscribe"
 UNSUBSCRIBE_VALIDITY = timedelta(days=180)
+# A due row still waiting this long has surely lost its task (a busy queue drains faster).
+LOST_TASK_AFTER = timedelta(minutes=15)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -789,9 +791,11 @@ def recover(*, now: datetime | None = None) -> dict[str, int]:
                 )
                 == Status.FAILED
             )
+    # A scheduled row this late lost its task (a crash between commit and enqueue, a queue
+    # wiped): queue it again. A second task for the same row is harmless (the claim decides).
     overdue = list(
         Notification.objects.filter(
-            status=Status.SCHEDULED, scheduled_at__lt=now - lease
+            status=Status.SCHEDULED, scheduled_at__lt=now - LOST_TASK_AFTER
         ).values_list("pk", flat=True)[:5000]
     )
     for pk in overdue:
