@@ -607,11 +607,15 @@ def month_workload(n_busy: int = 5_000) -> dict[str, Any]:
 
 
 def test_it_computes_a_busy_month_quickly() -> None:
+    # A guard against a pathological (quadratic) regression, not a benchmark: the best of three
+    # runs, so a machine busy with other work does not fail it (bench/booking.py measures).
     workload = month_workload()
-    started = clock.perf_counter()
-    slots = free_slots(**workload)
-    days = days_with_free_slots(**workload)
-    elapsed = clock.perf_counter() - started
+    timings = []
+    for _ in range(3):
+        started = clock.perf_counter()
+        slots = free_slots(**workload)
+        days = days_with_free_slots(**workload)
+        timings.append(clock.perf_counter() - started)
     assert slots
     assert days
-    assert elapsed < 1.0
+    assert min(timings) < 1.0
