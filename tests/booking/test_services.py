@@ -1,6 +1,7 @@
 """Booking, moving, cancelling and confirming through booking.services."""
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
@@ -13,7 +14,8 @@ from tests import factories
 from tests.booking.conftest import DAY
 from tests.booking.factories import at, make_appointment, make_practitioner, make_service
 
-NOW = at(DAY - timedelta(days=3), 10)  # Friday 29 May 2026, 10:00 in Paris
+NOW = at(DAY - timedelta(days=3), 10)
+PARIS = ZoneInfo("Europe/Paris")  # Friday 29 May 2026, 10:00 in Paris
 
 
 def book(client_user, patient, service, starts_at, **kwargs):
@@ -318,3 +320,46 @@ def test_the_ics_escapes_folds_and_ends_lines_with_crlf():
     assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
     unfolded = text.replace("\r\n ", "")
     assert "DESCRIPTION:Ligne 1\\nLigne 2 " + "é" * 80 in unfolded
+
+
+def test_it_books_both_passes_of_the_repeated_autumn_hour_as_distinct_instants(
+    client_user, filou, site
+):
+    from datetime import UTC, datetime, time
+
+    night = make_practitioner(site, name="Dr Nuit", hours=[(time(1), time(4), True)])
+    service = make_service(site, [night], slug="night", duration=30)
+    autumn_now = datetime(2026, 10, 20, 12, tzinfo=UTC)
+    first = datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST
+    second = datetime(2026, 10, 25, 1, 30, tzinfo=UTC)  # 02:30 CET, an hour later
+    for start in (first, second):
+        services.book(
+            client=client_user.client,
+            patient=filou,
+            service=service,
+            starts_at=start,
+            booked_by=client_user,
+            now=autumn_now,
+        )
+    assert Appointment.objects.filter(service=service).count() == 2
+    # On the spring day the wall clock jumps from 02:00 to 03:00: no slot carries a 02:xx
+    # label, and 01:00-04:00 is two real hours.
+    from datetime import date
+
+    from booking import slots as slot_reader
+    from booking.models import BookingRules
+
+    spring = slot_reader.free_slots(
+        slot_reader.Scope.of(service),
+        start_day=date(2026, 3, 29),
+        end_day=date(2026, 3, 29),
+        tz=PARIS,
+        now=datetime(2026, 3, 25, 12, tzinfo=UTC),
+        online=True,
+        rules=BookingRules.current(),
+    )
+    labels = [slot.start.astimezone(PARIS).strftime("%H:%M") for slot in spring]
+    assert labels[0] == "01:00"
+    assert labels[-1] == "03:30"
+    assert not [label for label in labels if label.startswith("02:")]
+    assert spring[-1].end - spring[0].start == timedelta(hours=2)
