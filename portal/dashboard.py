@@ -2,7 +2,8 @@
 
 portal imports none of the other apps (the arrows point one way), so it asks the app registry:
 an app whose AppConfig defines `dashboard_panels(request, *, staff)` adds its panels to the
-dashboards, and `client_panels(request, client)` adds its panels to a client's page for staff.
+dashboards, `client_panels(request, client)` adds its panels to a client's page for staff, and
+`nav_links(user)` adds (label, url) pairs to the header's menu.
 """
 
 from dataclasses import dataclass, field
@@ -34,3 +35,19 @@ def collect_client_panels(request: HttpRequest, client: object) -> list[Panel]:
         if contribute is not None:
             panels.extend(contribute(request, client))
     return sorted(panels, key=lambda panel: panel.order)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    label: str
+    url: str
+    order: int = 50
+
+
+def collect_nav_links(user: object) -> list[NavLink]:
+    links: list[NavLink] = []
+    for config in apps.get_app_configs():
+        contribute = getattr(config, "nav_links", None)
+        if contribute is not None:
+            links.extend(contribute(user))
+    return sorted(links, key=lambda link: link.order)

@@ -35,6 +35,15 @@ class RecordsConfig(AppConfig):
         context = {"patients": patients, "care": with_booking(care), "today": clinic_today()}
         return [Panel("records/panels/client_patients.html", order=20, context=context)]
 
+    def nav_links(self, user) -> list:
+        from django.urls import reverse
+
+        from portal.dashboard import NavLink
+
+        if user.is_clinic_staff:
+            return [NavLink(_("Records"), reverse("records:search"), order=30)]
+        return [NavLink(_("My animals"), reverse("records:my_animals"), order=20)]
+
     def seed_demo(self, demo) -> None:
         from records.seed import seed_records
 

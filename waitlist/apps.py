@@ -21,6 +21,15 @@ class WaitlistConfig(AppConfig):
         panel = staff_panel(request) if staff else client_panel(request)
         return [panel] if panel is not None else []
 
+    def nav_links(self, user) -> list:
+        from django.urls import reverse
+
+        from portal.dashboard import NavLink
+
+        if user.is_clinic_staff:
+            return [NavLink(_("Waitlist"), reverse("waitlist:staff"), order=15)]
+        return []
+
     def seed_demo(self, demo) -> None:
         from waitlist.seed import seed_waitlist
 

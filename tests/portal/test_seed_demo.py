@@ -17,6 +17,12 @@ def _counts() -> tuple[int, int, int, int]:
     )
 
 
+@pytest.fixture(autouse=True)
+def _media_in_tmp(settings, tmp_path) -> None:
+    # The demo seeds an encrypted report: keep it out of the developer's var/media.
+    settings.MEDIA_ROOT = tmp_path
+
+
 @pytest.mark.django_db
 def test_it_seeds_the_demo_clinic_once_however_often_it_runs():
     out = StringIO()
