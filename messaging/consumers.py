@@ -111,6 +111,15 @@ class _CheckedConsumer(AsyncWebsocketConsumer):
             return None
         return user
 
+    def _connecting_user(self) -> User | None:
+        """At connect, AuthMiddleware has just read the session and the user from the database
+        in this very handshake: only the second factor is left to check."""
+        user = self.scope.get("user")
+        session = self.scope.get("session")
+        if user is None or not user.is_authenticated or not user.is_active or session is None:
+            return None
+        return user if session_verified(user, session) else None
+
     async def _send_html(self, html: str) -> None:
         if html.strip():
             await self.send(text_data=html)
@@ -140,7 +149,7 @@ class ConversationConsumer(_CheckedConsumer):
 
     @database_sync_to_async
     def _open(self) -> bool:
-        user = self._fresh_user()
+        user = self._connecting_user()
         conversation = self._conversation(user)
         if conversation is None:
             log_scope(

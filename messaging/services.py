@@ -411,9 +411,12 @@ def set_urgent(*, conversation: Conversation, urgent: bool) -> None:
 
 
 def connection_opened(*, channel_name: str, user: User, conversation_id: int) -> None:
-    Presence.objects.update_or_create(
+    # Channel names are unique per connection: a plain insert, no read first.
+    Presence.objects.create(
         channel_name=channel_name,
-        defaults={"user": user, "conversation_id": conversation_id, "seen_at": timezone.now()},
+        user=user,
+        conversation_id=conversation_id,
+        seen_at=timezone.now(),
     )
 
 
