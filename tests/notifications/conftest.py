@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import pytest
 from django.core import mail
+from django.utils import translation
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
@@ -18,6 +19,14 @@ def _sms_in_memory(settings):
     backends.outbox.clear()
     yield
     backends.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_reasons():
+    """Reasons are written in the worker's language (the site's, French); the tests read the
+    English source strings. French output is tested apart."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
