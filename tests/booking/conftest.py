@@ -7,6 +7,7 @@ from datetime import date
 from unittest import mock
 
 import pytest
+from django.utils import translation
 
 from booking.models import BookingRules
 from tests import factories
@@ -14,6 +15,13 @@ from tests.booking.factories import make_practitioner, make_service
 
 # A Monday in June, far from daylight-saving changes; "now" is the Friday before at 10:00 Paris.
 DAY = date(2026, 6, 1)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Service messages are asserted in English; French (the default) is tested apart."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
