@@ -114,13 +114,16 @@ async def roundtrip(
             marker = f"bench-{index}-{number}"
             arrived = vets[index].expect(marker)
             started = time.perf_counter()
-            await clients[index].ws.send(
-                json.dumps({"type": "message", "body": f"Bonjour {marker}"})
-            )
             try:
+                await clients[index].ws.send(
+                    json.dumps({"type": "message", "body": f"Bonjour {marker}"})
+                )
                 latencies.append(await asyncio.wait_for(arrived, 10) - started)
             except TimeoutError:
                 lost += 1
+            except ConnectionError:
+                lost += per_pair - number  # the server dropped this pair: count the rest
+                return
             if think:
                 await asyncio.sleep(random.uniform(0.5 * think, 1.5 * think))
 
@@ -192,68 +195,65 @@ async def storm(port: int, pairs: list[dict], count: int, seconds: float, *, ech
     return failures, times, took
 
 
-async def reconnects(port: int, vet_port: int, pairs: list[dict], per_pair: int, cuts: int):
-    """The vet streams messages; each client cuts its socket `cuts` times and resyncs."""
+async def reconnects(port: int, pairs: list[dict], per_pair: int, cuts: int):
+    """The vet streams messages; each client cuts its socket `cuts` times and resyncs.
+
+    Each client says hello with 0 first, then with the last number it holds; every frame's
+    `<li id="m-N">` is counted. Clients stop once they hold the vet's last message.
+    """
     received: dict[int, list[int]] = {pair["conversation"]: [] for pair in pairs}
-    stop = asyncio.Event()
+    targets: dict[int, int] = {}
+    streamed = asyncio.Event()
 
     async def client(pair: dict) -> None:
-        last = 10**9  # set below from the first catch-up: start from what exists now
-        first = True
+        conversation = pair["conversation"]
+        last = 0
         cut_left = cuts
-        while not stop.is_set() or first:
+        give_up = time.perf_counter() + 180
+        while time.perf_counter() < give_up:
             ws = await WsClient.connect(
-                HOST,
-                port,
-                f"/ws/conversations/{pair['conversation']}/",
-                cookie=pair["client_cookie"],
+                HOST, port, f"/ws/conversations/{conversation}/", cookie=pair["client_cookie"]
             )
-            await ws.send(json.dumps({"type": "hello", "last_seq": 0 if first else last}))
-            first_frame = True
-            deadline = time.perf_counter() + random.uniform(0.2, 0.8)
+            await ws.send(json.dumps({"type": "hello", "last_seq": last}))
+            cut_at = time.perf_counter() + random.uniform(0.2, 0.8) if cut_left else None
             try:
                 while True:
-                    timeout = max(0.01, deadline - time.perf_counter()) if cut_left else 1.5
+                    if streamed.is_set() and last >= targets[conversation]:
+                        await ws.close()
+                        return
+                    wait = max(0.01, cut_at - time.perf_counter()) if cut_at else 0.5
                     try:
-                        frame = await ws.recv(timeout=timeout)
+                        frame = await ws.recv(timeout=wait)
                     except TimeoutError:
-                        if cut_left:
-                            break  # time to cut
-                        if stop.is_set():
+                        if cut_at is not None and time.perf_counter() >= cut_at:
                             break
                         continue
-                    seqs = [int(s) for s in SEQ.findall(frame)]
-                    if first and first_frame:
-                        # The initial catch-up (everything so far) only sets the baseline.
-                        last = max(seqs) if seqs else 0
-                        first_frame = False
-                        first = False
-                        continue
-                    received[pair["conversation"]].extend(seqs)
+                    seqs = [int(seq) for seq in SEQ.findall(frame)]
+                    received[conversation].extend(seqs)
                     if seqs:
                         last = max(last, *seqs)
             except Closed:
                 pass
-            if cut_left:
-                cut_left -= 1
-                ws.abort()  # no close frame: a lost network
-            else:
-                await ws.close()
-                return
-        return
+            cut_left -= 1
+            ws.abort()  # no close frame: a lost network
 
     async def vet(pair: dict) -> None:
-        ws = Listener(await open_conversation(vet_port, pair["conversation"], pair["vet_cookie"]))
+        conversation = pair["conversation"]
+        ws = Listener(await open_conversation(port, conversation, pair["vet_cookie"]))
         for number in range(per_pair):
-            await ws.ws.send(json.dumps({"type": "message", "body": f"suite {number}"}))
+            marker = f"bench-{conversation}-{number}"
+            stored = ws.expect(marker)  # the vet's own page shows it once it is stored
+            await ws.ws.send(json.dumps({"type": "message", "body": f"suite {marker}"}))
+            await asyncio.wait_for(stored, 60)
             await asyncio.sleep(random.uniform(0.005, 0.03))
+        seqs = [int(seq) for frame in ws.frames for seq in SEQ.findall(frame)]
+        targets[conversation] = max(seqs)
         await ws.close()
 
-    baseline_tasks = [asyncio.create_task(client(pair)) for pair in pairs]
-    await asyncio.sleep(0.5)  # let every client take its baseline before the stream starts
+    clients = [asyncio.create_task(client(pair)) for pair in pairs]
     await asyncio.gather(*(vet(pair) for pair in pairs))
-    stop.set()
-    await asyncio.gather(*baseline_tasks)
+    streamed.set()
+    await asyncio.gather(*clients)
     return received
 
 
@@ -360,7 +360,7 @@ def main() -> None:
 
             print("\n3. Reconnect: 20 clients cut their socket 3 times while the vet sends 40")
             chosen = pairs[:20]
-            received = asyncio.run(reconnects(port, port, chosen, 40, 3))
+            received = asyncio.run(reconnects(port, chosen, 40, 3))
             expected = expected_seqs(env, [pair["conversation"] for pair in chosen])
             lost = doubled = total = 0
             for conversation, seqs in expected.items():

@@ -61,23 +61,46 @@ def announce(group: str, event: Event) -> None:
     retry a message that exists. Listeners catch up from the database on their next event or
     reconnect.
     """
+    announce_many([(group, event)])
+
+
+def announce_many(sends: list[tuple[str, Event]]) -> None:
+    """Several announcements in one hop to the event loop (each hop costs a thread switch)."""
     layer = get_channel_layer()
     if layer is None:
         return
+
+    async def send_all() -> None:
+        for group, event in sends:
+            try:
+                await layer.group_send(group, dict(event))
+            except Exception:
+                logger.exception("Could not announce %s to %s", event.get("type"), group)
+
     try:
-        async_to_sync(layer.group_send)(group, dict(event))
+        async_to_sync(send_all)()
     except Exception:
-        logger.exception("Could not announce %s to %s", event.get("type"), group)
+        logger.exception("Could not announce %d events", len(sends))
 
 
 def announce_messages(conversation_id: int, client_id: int, last_seq: int) -> None:
-    announce(
-        conversation_group(conversation_id),
-        NewMessages(type="conversation.messages", last_seq=last_seq),
+    announce_many(
+        [
+            (
+                conversation_group(conversation_id),
+                NewMessages(type="conversation.messages", last_seq=last_seq),
+            ),
+            *_inbox_sends(client_id),
+        ]
     )
-    announce_inboxes(client_id)
 
 
 def announce_inboxes(client_id: int) -> None:
-    announce(STAFF_INBOX_GROUP, InboxChanged(type="inbox.changed"))
-    announce(client_group(client_id), InboxChanged(type="inbox.changed"))
+    announce_many(_inbox_sends(client_id))
+
+
+def _inbox_sends(client_id: int) -> list[tuple[str, Event]]:
+    return [
+        (STAFF_INBOX_GROUP, InboxChanged(type="inbox.changed")),
+        (client_group(client_id), InboxChanged(type="inbox.changed")),
+    ]
