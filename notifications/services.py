@@ -684,20 +684,23 @@ def dispatch(pk: int) -> str:
         if row.channel == Channel.SMS:
             _phone_unverified(row.client)
         return _finish(row, Status.FAILED, str(error))
-    changed = Notification.objects.filter(pk=pk, status=Status.SENDING).update(
-        status=Status.SENT, provider_id=provider_id[:120], sent_at=timezone.now(), reason=""
-    )
-    if changed:
-        _event(row, Status.SENT, provider_id)
+    # One write transaction for the status and its history line (fewer turns at SQLite's lock).
+    with transaction.atomic():
+        changed = Notification.objects.filter(pk=pk, status=Status.SENDING).update(
+            status=Status.SENT, provider_id=provider_id[:120], sent_at=timezone.now(), reason=""
+        )
+        if changed:
+            _event(row, Status.SENT, provider_id)
     return "sent"
 
 
 def _finish(row: Notification, status: str, reason: str) -> str:
-    changed = Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
-        status=status, reason=reason[:300]
-    )
-    if changed:
-        _event(row, status, reason)
+    with transaction.atomic():
+        changed = Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
+            status=status, reason=reason[:300]
+        )
+        if changed:
+            _event(row, status, reason)
     return status
 
 
