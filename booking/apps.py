@@ -20,6 +20,27 @@ class BookingConfig(AppConfig):
 
         return [staff_panel(request) if staff else client_panel(request)]
 
+    def nav_links(self, user) -> list:
+        from django.urls import reverse
+
+        from portal.dashboard import NavLink
+
+        if user.is_clinic_staff:
+            return [NavLink(_("Agenda"), reverse("booking:agenda"), order=10)]
+        return [
+            NavLink(_("Book"), reverse("booking:new"), order=10),
+            NavLink(_("My appointments"), reverse("booking:mine"), order=11),
+        ]
+
+    def client_panels(self, request: HttpRequest, client) -> list:
+        from django.utils import timezone
+
+        from booking.models import Appointment
+        from portal.dashboard import Panel
+
+        upcoming = Appointment.objects.upcoming_for(client, timezone.now())[:5]
+        return [Panel("booking/panels/staff_client.html", order=10, context={"upcoming": upcoming})]
+
     def seed_demo(self, demo) -> None:
         from booking.seed import seed_booking
 

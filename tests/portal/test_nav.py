@@ -13,3 +13,18 @@ def test_the_menu_shows_each_apps_links_for_the_role(as_client, as_vet, as_manag
     assert 'href="/waitlist/staff/"' in vet_menu
     assert 'href="/staff/team/"' not in vet_menu
     assert 'href="/staff/team/"' in manager_menu
+
+
+@pytest.mark.django_db
+def test_booking_adds_its_links_to_the_menu(as_client, as_reception):
+    assert 'href="/booking/new/"' in as_client.get("/").content.decode()
+    assert 'href="/booking/"' in as_client.get("/").content.decode()
+    assert 'href="/booking/staff/agenda/"' in as_reception.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_client_page_shows_the_apps_panels(as_reception, client_user):
+    response = as_reception.get(f"/staff/clients/{client_user.client.pk}/")
+
+    body = response.content.decode()
+    assert f'href="/booking/staff/book/?client={client_user.client.pk}"' in body
