@@ -334,7 +334,11 @@ def _appointment_messages(
             at=now,
             context=dict(_appointment_context(notice), **extra),
             urgent=urgent,
-            subject_type="appointment",
+            # The news of a cancellation must not be stopped by the checker, which (rightly)
+            # says the appointment no longer holds: it gets a subject of its own, unchecked.
+            subject_type=(
+                "appointment_cancellation" if kind == Kind.APPOINTMENT_CANCELLED else "appointment"
+            ),
             subject_id=notice.appointment_id,
             version=notice.version,
             ics=notice.ics if kind != Kind.APPOINTMENT_CANCELLED else "",

@@ -118,9 +118,13 @@ def test_it_cancels_old_reminders_and_replans_when_moved(camille, plan, run_task
 def test_it_cancels_pending_reminders_and_tells_the_client_when_cancelled(
     camille, plan, run_tasks, mail_outbox
 ):
+    booked = {"yes": True}
+    # Booking's checker: a message about the appointment holds while it is booked.
+    register_subject_checker("appointment", lambda pk, version: booked["yes"])
     notice = make_notice(camille, IN_THREE_DAYS)
     plan(services.appointment_booked, notice)
     run_tasks()
+    booked["yes"] = False
     plan(services.appointment_cancelled, notice, by_clinic=True)
     reminders = Notification.objects.filter(kind=Kind.APPOINTMENT_REMINDER)
     assert set(reminders.values_list("status", flat=True)) == {Status.CANCELLED}
