@@ -798,16 +798,39 @@ def recover(*, now: datetime | None = None) -> dict[str, int]:
                 )
                 == Status.FAILED
             )
-    # A scheduled row this late lost its task (a crash between commit and enqueue, a queue
-    # wiped): queue it again. A second task for the same row is harmless (the claim decides).
-    overdue = list(
-        Notification.objects.filter(
-            status=Status.SCHEDULED, scheduled_at__lt=now - LOST_TASK_AFTER
+    # A due row with no task waiting for it lost its task (a worker killed between taking the
+    # task and claiming the row, a crash between commit and enqueue): queue it again. A second
+    # task for a row is harmless (the claim decides); where the queue cannot be asked, only
+    # rows overdue by LOST_TASK_AFTER are re-queued, so a long backlog is not doubled.
+    queued = _queued_rows()
+    cutoff = now - (lease if queued is not None else LOST_TASK_AFTER)
+    overdue = [
+        pk
+        for pk in Notification.objects.filter(
+            status=Status.SCHEDULED, scheduled_at__lt=cutoff
         ).values_list("pk", flat=True)[:5000]
-    )
+        if queued is None or pk not in queued
+    ]
     for pk in overdue:
         enqueue_dispatch(pk, now, now=now)
     return {"resent": resent, "failed": failed, "requeued": len(overdue)}
+
+
+def _queued_rows() -> set[int] | None:
+    """Rows a dispatch task still waits to send, when the queue is django-tasks-db's table
+    (None for another backend). A task left *running* by a killed worker does not count."""
+    from django.tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from notifications.tasks import dispatch_notification
+
+    if not isinstance(task_backends["default"], DatabaseBackend):
+        return None
+    waiting = DBTaskResult.objects.filter(
+        status="READY", task_path=dispatch_notification.module_path
+    ).values_list("args_kwargs", flat=True)
+    return {entry["args"][0] for entry in waiting if entry.get("args")}
 
 
 # ------------------------------------------------------------------------------------------------

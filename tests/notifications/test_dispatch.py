@@ -121,6 +121,20 @@ def test_it_requeues_a_due_row_whose_task_was_lost(
     assert len(sms_outbox) == 1
 
 
+def test_it_does_not_requeue_a_late_row_whose_task_is_still_waiting(
+    camille, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from notifications.tasks import dispatch_notification
+
+    row = a_text(camille, scheduled_at=timezone.now() - timedelta(hours=1))  # a long backlog
+    dispatch_notification.enqueue(row.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.recover()["requeued"] == 0
+    assert DBTaskResult.objects.count() == 1
+
+
 def test_it_leaves_a_row_being_sent_alone_within_the_lease(camille):
     row = a_text(camille)
     Notification.objects.filter(pk=row.pk).update(
