@@ -49,7 +49,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
+# while it lives, and async tests (websocket consumers) that a worker runs next need the thread
+# free. pytest tears a module's fixtures down before moving to another file.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         message = "needs Debian's chromium (apt-get install chromium; `make test` installs it)"
