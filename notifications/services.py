@@ -149,7 +149,7 @@ def care_reminder(
     booking_url: str,
 ) -> None:
     """Remind the clients that care falls due, N days before (NOTIFICATIONS_CARE_LEAD_DAYS, 14;
-    renewals NOTIFICATIONS_RENEWAL_LEAD_DAYS, 5) at 10:00 clinic time, with a booking link.
+    renewals NOTIFICATIONS_RENEWAL_LEAD_DAYS, 2) at 10:00 clinic time, with a booking link.
 
     `key` names the reminder for records (e.g. "vaccination:patient:7:rabies"): calling again
     with the same key replaces the pending reminder (a new due date) or leaves it be (the same).

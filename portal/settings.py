@@ -314,9 +314,11 @@ NOTIFICATIONS_SMS_CENTS_PER_SEGMENT = env_int("ACCUEIL_SMS_CENTS_PER_SEGMENT", 5
 # Reminders: hours before the appointment (on the clinic's wall clock).
 NOTIFICATIONS_REMINDER_EMAIL_HOURS = env_int("ACCUEIL_REMINDER_EMAIL_HOURS", 48, minimum=1)
 NOTIFICATIONS_REMINDER_SMS_HOURS = env_int("ACCUEIL_REMINDER_SMS_HOURS", 24, minimum=1)
-# Care reminders go this many days before the due date (renewals: a shorter lead).
+# Care reminders go this many days before the due date. A renewal's due date is already set
+# ahead of the treatment's end by records (RECORDS_RENEWAL_LEAD_DAYS, 5), so its own lead is
+# short: by default the owner hears 7 days before the treatment runs out.
 NOTIFICATIONS_CARE_LEAD_DAYS = env_int("ACCUEIL_CARE_LEAD_DAYS", 14, minimum=0)
-NOTIFICATIONS_RENEWAL_LEAD_DAYS = env_int("ACCUEIL_RENEWAL_LEAD_DAYS", 5, minimum=0)
+NOTIFICATIONS_RENEWAL_LEAD_DAYS = env_int("ACCUEIL_RENEWAL_LEAD_DAYS", 2, minimum=0)
 # Quiet hours for non-urgent text messages, clinic time (deferred to the end, never dropped).
 NOTIFICATIONS_QUIET_START = env_str("ACCUEIL_QUIET_START", "20:00")
 NOTIFICATIONS_QUIET_END = env_str("ACCUEIL_QUIET_END", "08:30")

@@ -186,7 +186,8 @@ def test_it_plans_a_care_reminder_14_days_before_and_replaces_it_by_key(camille,
 
 
 @time_machine.travel(NOW, tick=False)
-def test_it_plans_renewals_five_days_before(camille, plan):
+def test_it_plans_renewals_two_days_before_their_due_date(camille, plan):
+    # records puts a renewal's due date 5 days before the treatment ends: 7 days in all.
     plan(
         services.care_reminder,
         client_ids=[camille.pk],
@@ -197,7 +198,7 @@ def test_it_plans_renewals_five_days_before(camille, plan):
         booking_url="http://testserver/booking/",
     )
     row = Notification.objects.get()
-    assert row.scheduled_at == datetime(2026, 12, 15, 9, 0, tzinfo=UTC)
+    assert row.scheduled_at == datetime(2026, 12, 18, 9, 0, tzinfo=UTC)
 
 
 def test_it_refuses_an_unknown_care_kind(camille):
