@@ -29,6 +29,20 @@ class NotificationsConfig(AppConfig):
             ]
         return [Panel("notifications/panels/client.html", order=80)]
 
+    def nav_links(self, user) -> list:
+        from django.urls import reverse
+
+        from portal.dashboard import NavLink
+
+        if user.is_clinic_staff:
+            return [NavLink(_("Outbox"), reverse("notifications:outbox"), order=40)]
+        return [NavLink(_("Notifications"), reverse("notifications:preferences"), order=40)]
+
+    def client_panels(self, request: HttpRequest, client) -> list:
+        from portal.dashboard import Panel
+
+        return [Panel("notifications/panels/staff_client.html", order=40)]
+
     def seed_demo(self, demo) -> None:
         from notifications.seed import seed_notifications
 

@@ -28,3 +28,12 @@ def test_the_client_page_shows_the_apps_panels(as_reception, client_user):
 
     body = response.content.decode()
     assert f'href="/booking/staff/book/?client={client_user.client.pk}"' in body
+
+
+@pytest.mark.django_db
+def test_notifications_add_their_links(as_client, as_reception, client_user):
+    assert 'href="/notifications/preferences/"' in as_client.get("/").content.decode()
+    staff_home = as_reception.get("/").content.decode()
+    assert 'href="/notifications/staff/"' in staff_home
+    page = as_reception.get(f"/staff/clients/{client_user.client.pk}/").content.decode()
+    assert f'href="/notifications/staff/clients/{client_user.client.pk}/"' in page
