@@ -5,10 +5,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django_otp import user_has_device
 
 from portal.access import needs_two_factor
 from portal.models import Clinic
+from portal.two_factor import has_authenticator
 
 
 class ClinicTimezoneMiddleware:
@@ -48,7 +48,7 @@ class TwoFactorRequiredMiddleware:
             and not user.is_verified()
             and not request.path.startswith(_OPEN_PREFIXES)
         ):
-            if user_has_device(user, confirmed=True):
+            if has_authenticator(user):
                 verify = reverse("portal:otp_verify")
                 return redirect(f"{verify}?{urlencode({'next': request.get_full_path()})}")
             if needs_two_factor(user):

@@ -25,6 +25,15 @@ class CheckResult:
     locked_until: datetime | None = None
 
 
+def has_authenticator(user: User) -> bool:
+    """Whether the user enrolled a second factor: one query, asked on every page.
+
+    Backup codes are made only when an authenticator is confirmed and removed with it, so the
+    authenticator alone answers (django-otp's user_has_device asks every device model).
+    """
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
 def pending_totp_device(user: User) -> TOTPDevice:
     """The unconfirmed device being enrolled, made on the first visit and kept until confirmed."""
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
