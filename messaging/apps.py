@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 class MessagingConfig(AppConfig):
     name = "messaging"
     verbose_name = _("Messaging")
+    # Data keys wrapped by the master key, for records' rotate_keys and start-up check.
+    wrapped_key_fields = [("Message", "body_key")]
 
     def ready(self) -> None:
         from messaging.services import message_still_unread
@@ -50,6 +52,24 @@ class MessagingConfig(AppConfig):
         if settings.ACCUEIL_BENCH_ECHO:
             patterns.append(path("ws/bench/echo/", consumers.EchoConsumer.as_asgi()))
         return patterns
+
+    def nav_links(self, user) -> list:
+        from django.urls import reverse
+
+        from portal.dashboard import NavLink
+
+        if user.is_clinic_staff:
+            return [NavLink(_("Inbox"), reverse("messaging:inbox"), order=20)]
+        return [NavLink(_("Messages"), reverse("messaging:conversations"), order=30)]
+
+    def client_panels(self, request: HttpRequest, client) -> list:
+        from messaging.models import Conversation
+        from portal.dashboard import Panel
+
+        recent = list(
+            Conversation.objects.of_client(client).select_related("patient").order_by("-pk")[:5]
+        )
+        return [Panel("messaging/panels/staff_client.html", order=30, context={"recent": recent})]
 
     def seed_demo(self, demo) -> None:
         from messaging.seed import seed_messaging

@@ -3,8 +3,10 @@
 Staff fixtures come logged in *and* past two-factor, as a real session would be after the code.
 """
 
+import importlib
 import os
 import re
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
@@ -62,6 +64,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def _fresh_cache() -> None:
     # The clinic row and allauth's rate-limit counters live in the cache.
     cache.clear()
+
+
+@pytest.fixture
+def clearable_access_log(transactional_db) -> Iterator[None]:
+    """Lets a transactional test that writes access-log lines end cleanly.
+
+    Its end-of-test flush DELETEs every row on SQLite, which the append-only triggers refuse:
+    lift them, empty the log and put them back (set up after `transactional_db`, so torn down
+    before its flush). PostgreSQL's flush truncates, which row triggers do not see.
+    """
+    yield
+    if connection.vendor != "sqlite":
+        return
+    append_only = importlib.import_module("portal.migrations.0002_access_log_append_only")
+    with connection.cursor() as cursor:
+        for statement in append_only.SQLITE_REVERSE:
+            cursor.execute(statement)
+        cursor.execute("DELETE FROM portal_accesslog")
+        for statement in append_only.SQLITE:
+            cursor.execute(statement)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from messaging.models import Conversation, Kind, Message
 from tests import factories
 from tests.browser.conftest import PHONE, sign_in, sign_in_staff, snap_widths
-from tests.messaging.conftest import clearable_access_log, hours_unknown, notices  # noqa: F401
+from tests.messaging.conftest import hours_unknown, notices  # noqa: F401
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

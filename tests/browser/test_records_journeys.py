@@ -1,13 +1,11 @@
 """Records journeys: an owner reads an animal's page and downloads a report; a vet records a
 vaccination in a few taps and publishes a written report."""
 
-import importlib
 import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -26,21 +24,8 @@ def _media(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def _erasable_access_log(transactional_db):
-    """These journeys write access-log lines, which the database refuses to delete; the flush
-    that ends a transactional test would fail. Empty the log with its triggers lifted, then put
-    the triggers back, before that flush."""
-    yield
-    append_only = importlib.import_module("portal.migrations.0002_access_log_append_only")
-    vendor = connection.vendor
-    lift = {"sqlite": append_only.SQLITE_REVERSE, "postgresql": append_only.POSTGRES_REVERSE}
-    restore = {"sqlite": append_only.SQLITE, "postgresql": append_only.POSTGRES}
-    with connection.cursor() as cursor:
-        for statement in lift.get(vendor, []):
-            cursor.execute(statement)
-        cursor.execute("DELETE FROM portal_accesslog")
-        for statement in restore.get(vendor, []):
-            cursor.execute(statement)
+def _erasable_access_log(clearable_access_log):
+    """These journeys write access-log lines (see tests/conftest.py)."""
 
 
 def sign_in_to(page: Page, email: str, next_url: str) -> None:

@@ -41,34 +41,3 @@ def hours_unknown():
     hours.set_opening_provider(None)
     yield hours
     hours.set_opening_provider(saved)
-
-
-@pytest.fixture
-def clearable_access_log(transactional_db):
-    """Lets the end-of-test flush empty the append-only access log (transactional tests only).
-
-    Set up after `transactional_db`, so torn down before its flush: the triggers are dropped,
-    the rows deleted and the triggers put back, exactly as the migration writes them. On
-    PostgreSQL the flush TRUNCATEs, which the statement-level trigger refuses even on an empty
-    table: that one is put back when the next such test starts instead.
-    """
-    from django.db import connection
-
-    migration = importlib.import_module("portal.migrations.0002_access_log_append_only")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "DROP TRIGGER IF EXISTS portal_accesslog_no_truncate ON portal_accesslog"
-            )
-            cursor.execute(migration.POSTGRES[2])
-    yield
-    drop, create = {
-        "sqlite": (migration.SQLITE_REVERSE, migration.SQLITE),
-        "postgresql": (migration.POSTGRES_REVERSE, migration.POSTGRES[:2]),
-    }.get(connection.vendor, ([], []))
-    with connection.cursor() as cursor:
-        for statement in drop:
-            cursor.execute(statement)
-        cursor.execute("DELETE FROM portal_accesslog")
-        for statement in create:
-            cursor.execute(statement)

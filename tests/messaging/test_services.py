@@ -249,3 +249,33 @@ def test_the_emergency_reply_follows_the_language_the_client_writes_in(client_us
     )
     reply = posted.conversation.messages.get(kind=Kind.EMERGENCY).body
     assert reply.startswith("Automatic reply")
+
+
+@pytest.mark.django_db
+def test_rotate_keys_rewraps_message_bodies_without_rewriting_them(
+    conversation, client_user, settings
+):
+    import io
+
+    from django.core.management import call_command
+
+    from messaging.models import Message
+    from portal.lib.crypto import generate_master_key_entry
+
+    services.post_message(conversation_id=conversation.pk, author=client_user, body="Filou tousse")
+    messages = list(Message.objects.filter(conversation=conversation).order_by("seq"))
+    before = {m.pk: (m.body, bytes(m.body_blob), m.body_key) for m in messages}
+    old = settings.ACCUEIL_MASTER_KEYS
+    settings.ACCUEIL_MASTER_KEYS = f"{generate_master_key_entry('k2')},{old}"
+
+    out = io.StringIO()
+    call_command("rotate_keys", stdout=out, stderr=io.StringIO())
+
+    assert f"messaging.Message.body_key: {len(messages)} re-wrapped" in out.getvalue()
+    settings.ACCUEIL_MASTER_KEYS = settings.ACCUEIL_MASTER_KEYS.split(",")[0]  # old key gone
+    for message in Message.objects.filter(conversation=conversation):
+        body, blob, key = before[message.pk]
+        assert message.body == body
+        assert bytes(message.body_blob) == blob  # the ciphertext itself is untouched
+        assert message.body_key != key
+    assert before[messages[0].pk][0] == "Filou tousse"

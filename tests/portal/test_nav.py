@@ -37,3 +37,11 @@ def test_notifications_add_their_links(as_client, as_reception, client_user):
     assert 'href="/notifications/staff/"' in staff_home
     page = as_reception.get(f"/staff/clients/{client_user.client.pk}/").content.decode()
     assert f'href="/notifications/staff/clients/{client_user.client.pk}/"' in page
+
+
+@pytest.mark.django_db
+def test_messaging_adds_its_links(as_client, as_vet, client_user):
+    assert 'href="/messages/"' in as_client.get("/").content.decode()
+    assert 'href="/messages/inbox/"' in as_vet.get("/").content.decode()
+    page = as_vet.get(f"/staff/clients/{client_user.client.pk}/").content.decode()
+    assert "No conversation with this client yet." in page
