@@ -278,4 +278,4 @@ def test_rotate_keys_rewraps_message_bodies_without_rewriting_them(
         assert message.body == body
         assert bytes(message.body_blob) == blob  # the ciphertext itself is untouched
         assert message.body_key != key
-    assert before[messages[0].pk][0] == "Filou tousse"
+    assert "Filou tousse" in {body for body, _, _ in before.values()}
