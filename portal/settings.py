@@ -124,6 +124,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "accueil.sqlite3",
+            # Keep each thread's connection: reopening SQLite checkpoints the WAL every time,
+            # which was most of a websocket message's cost (bench/messaging.py).
+            "CONN_MAX_AGE": None,
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 # WAL lets readers carry on while one writer writes. IMMEDIATE makes every
                 # transaction take the write lock up front, so a read-then-write (the booking
