@@ -9,9 +9,17 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from booking.models import BookingRules
 from tests import factories
-from tests.booking.factories import make_practitioner, make_service
+
+# The booking world the waitlist releases slots in: the same fixtures as booking's own tests.
+from tests.booking.conftest import (  # noqa: F401
+    consultation,
+    dubois,
+    filou,
+    fontaine,
+    rules,
+    strangers_cat,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(2026, 6, 1)
@@ -26,36 +34,6 @@ def at(hh: int, mm: int = 0, day: date = DAY) -> datetime:
 def now():
     with time_machine.travel(NOW, tick=False):
         yield NOW
-
-
-@pytest.fixture
-def rules(clinic):
-    return BookingRules.current()
-
-
-@pytest.fixture
-def filou(client_user):
-    return factories.make_patient(client_user, name="Filou")
-
-
-@pytest.fixture
-def strangers_cat(other_client_user):
-    return factories.make_patient(other_client_user, name="Mistigri", species="cat")
-
-
-@pytest.fixture
-def dubois(site, vet):
-    return make_practitioner(site, name="Dr Dubois", user=vet)
-
-
-@pytest.fixture
-def fontaine(site):
-    return make_practitioner(site, name="Dr Fontaine")
-
-
-@pytest.fixture
-def consultation(site, dubois, fontaine):
-    return make_service(site, [dubois, fontaine], slug="consultation", duration=30)
 
 
 @pytest.fixture
