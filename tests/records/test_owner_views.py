@@ -1,9 +1,11 @@
 """What owners see: their animals, one animal's page, upcoming care, and nothing of others'."""
 
+import re
 from datetime import date, timedelta
 from unittest import mock
 
 import pytest
+from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -261,3 +263,20 @@ def test_it_returns_the_whole_page_when_htmx_restores_history(as_client, patient
         HTTP_HX_HISTORY_RESTORE_REQUEST="true",
     )
     assert "<html" in response.content.decode()
+
+
+def test_the_weight_chart_keeps_svg_numbers_unlocalised_in_french(client_user, patient):
+    # French writes decimals with a comma; SVG attributes must keep the dot or the browser
+    # drops the shapes (found by walking the demo in French).
+    make_weight(patient, date(2026, 1, 10), "30.2")
+    make_weight(patient, date(2026, 6, 10), "31.4")
+    http = Client(headers={"accept-language": "fr"})
+    http.force_login(client_user)
+
+    page = http.get(reverse("records:animal", args=[patient.pk])).content.decode()
+
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    numbers = re.findall(r'\s(?:x1|x2|y1|y2|x|y|cx|cy|points)="([^"]*)"', svg)
+    assert numbers
+    assert not [value for value in numbers if "," in value.replace(" ", "") and "." not in value]
+    assert "Poids de Filou" in page  # the page really was French
