@@ -78,3 +78,13 @@ def test_every_french_catalogue_is_complete_and_compiled(po: Path):
         if (compiled.ngettext(msgid, plural, 1) if plural else compiled.gettext(msgid)) != msgstr
     ]
     assert stale == [], f"{mo} is older than {po}: run `make messages`"
+    # French has three plural forms in Django's catalogues (1, many, a million): every count
+    # must find a translation, not fall back to the English plural.
+    untranslated_counts = [
+        (msgid, count)
+        for msgid, plural, _, _ in entries
+        if plural
+        for count in (1, 4, 1_000_000)
+        if compiled.ngettext(msgid, plural, count) in (msgid, plural)
+    ]
+    assert untranslated_counts == []
