@@ -1,15 +1,15 @@
-"""The dashboards and the staff's client page are made of panels that each app contributes.
+"""The dashboards, the staff's client page and the menu are made of what each app contributes.
 
-portal imports none of the other apps (the arrows point one way), so it asks the app registry:
-an app whose AppConfig defines `dashboard_panels(request, *, staff)` adds its panels to the
-dashboards, `client_panels(request, client)` adds its panels to a client's page for staff, and
-`nav_links(user)` adds (label, url) pairs to the header's menu.
+An app's AppConfig may define `dashboard_panels(request, *, staff)` (panels on the dashboards),
+`client_panels(request, client)` (panels on a client's page for staff) and `nav_links(user)`
+(links in the header's menu); see portal/lib/app_hooks.py.
 """
 
 from dataclasses import dataclass, field
 
-from django.apps import apps
 from django.http import HttpRequest
+
+from portal.lib.app_hooks import gather
 
 
 @dataclass(frozen=True)
@@ -20,21 +20,11 @@ class Panel:
 
 
 def collect_panels(request: HttpRequest, *, staff: bool) -> list[Panel]:
-    panels: list[Panel] = []
-    for config in apps.get_app_configs():
-        contribute = getattr(config, "dashboard_panels", None)
-        if contribute is not None:
-            panels.extend(contribute(request, staff=staff))
-    return sorted(panels, key=lambda panel: panel.order)
+    return sorted(gather("dashboard_panels", request, staff=staff), key=lambda p: p.order)
 
 
 def collect_client_panels(request: HttpRequest, client: object) -> list[Panel]:
-    panels: list[Panel] = []
-    for config in apps.get_app_configs():
-        contribute = getattr(config, "client_panels", None)
-        if contribute is not None:
-            panels.extend(contribute(request, client))
-    return sorted(panels, key=lambda panel: panel.order)
+    return sorted(gather("client_panels", request, client), key=lambda p: p.order)
 
 
 @dataclass(frozen=True)
@@ -45,9 +35,4 @@ class NavLink:
 
 
 def collect_nav_links(user: object) -> list[NavLink]:
-    links: list[NavLink] = []
-    for config in apps.get_app_configs():
-        contribute = getattr(config, "nav_links", None)
-        if contribute is not None:
-            links.extend(contribute(user))
-    return sorted(links, key=lambda link: link.order)
+    return sorted(gather("nav_links", user), key=lambda link: link.order)

@@ -1,9 +1,6 @@
-from django.apps import apps
+from portal.lib.app_hooks import gather
 
 
 def websocket_urlpatterns() -> list:
     """Websocket routes contributed by apps (AppConfig.websocket_urlpatterns), in app order."""
-    patterns: list = []
-    for config in apps.get_app_configs():
-        patterns.extend(getattr(config, "websocket_urlpatterns", lambda: [])())
-    return patterns
+    return gather("websocket_urlpatterns")
