@@ -51,6 +51,16 @@ class BookingRules(models.Model):
     max_upcoming = models.PositiveSmallIntegerField(
         _("maximum upcoming appointments per client"), default=5
     )
+    # Who besides the manager may enter absences: vets their own time off, reception anyone's
+    # time off; closures of the whole clinic by reception. A small clinic lets the team do it.
+    team_enters_time_off = models.BooleanField(
+        _("vets and reception may enter time off"),
+        default=True,
+        help_text=_("Vets enter their own time off; reception enters anyone's."),
+    )
+    reception_enters_closures = models.BooleanField(
+        _("reception may enter clinic closures"), default=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     CACHE_KEY = "booking:rules:v1"

@@ -7,6 +7,9 @@ import importlib
 import os
 import re
 from collections.abc import Iterator
+from datetime import datetime
+
+import time_machine
 
 import pytest
 from django.conf import settings
@@ -58,6 +61,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                     "(`make test` runs it when Redis answers; CI requires it)"
                 )
             )
+
+
+# `make test` runs the time-sensitive packages again with the clock set to a few hard instants
+# (a Sunday night, a weekday morning, the spring DST change): ACCUEIL_TEST_NOW holds one, as an
+# ISO date and time with its offset. The clock then starts there for every test and ticks on;
+# a test that freezes time itself (time_machine.travel) still wins inside its own block.
+TEST_NOW = os.environ.get("ACCUEIL_TEST_NOW", "")
+
+
+@pytest.fixture(autouse=True)
+def _test_clock() -> Iterator[None]:
+    if not TEST_NOW:
+        yield
+        return
+    with time_machine.travel(datetime.fromisoformat(TEST_NOW), tick=True):
+        yield
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"clock: {TEST_NOW or 'the wall clock'} (ACCUEIL_TEST_NOW)"
 
 
 @pytest.fixture(autouse=True)
