@@ -9,9 +9,8 @@ import re
 from collections.abc import Iterator
 from datetime import datetime
 
-import time_machine
-
 import pytest
+import time_machine
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection

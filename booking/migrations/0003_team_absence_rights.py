@@ -4,20 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('booking', '0002_no_overlap'),
+        ("booking", "0002_no_overlap"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='bookingrules',
-            name='reception_enters_closures',
-            field=models.BooleanField(default=True, verbose_name='reception may enter clinic closures'),
+            model_name="bookingrules",
+            name="reception_enters_closures",
+            field=models.BooleanField(
+                default=True, verbose_name="reception may enter clinic closures"
+            ),
         ),
         migrations.AddField(
-            model_name='bookingrules',
-            name='team_enters_time_off',
-            field=models.BooleanField(default=True, help_text="Vets enter their own time off; reception enters anyone's.", verbose_name='vets and reception may enter time off'),
+            model_name="bookingrules",
+            name="team_enters_time_off",
+            field=models.BooleanField(
+                default=True,
+                help_text="Vets enter their own time off; reception enters anyone's.",
+                verbose_name="vets and reception may enter time off",
+            ),
         ),
     ]
