@@ -15,6 +15,7 @@ from booking.models import (
     TimeOff,
     WeeklyHours,
 )
+from portal.lib.widgets import IsoDateInput, IsoDateTimeInput, IsoTimeInput
 
 
 class StartField(forms.IntegerField):
@@ -126,8 +127,8 @@ class WeeklyHoursForm(_RangeMixin, forms.ModelForm):
         model = WeeklyHours
         fields = ["practitioner", "weekday", "start", "end", "online"]
         widgets = {
-            "start": forms.TimeInput(attrs={"type": "time"}),
-            "end": forms.TimeInput(attrs={"type": "time"}),
+            "start": IsoTimeInput(),
+            "end": IsoTimeInput(),
         }
 
 
@@ -136,9 +137,9 @@ class ExtraOpeningForm(_RangeMixin, forms.ModelForm):
         model = ExtraOpening
         fields = ["practitioner", "date", "start", "end", "online"]
         widgets = {
-            "date": forms.DateInput(attrs={"type": "date"}),
-            "start": forms.TimeInput(attrs={"type": "time"}),
-            "end": forms.TimeInput(attrs={"type": "time"}),
+            "date": IsoDateInput(),
+            "start": IsoTimeInput(),
+            "end": IsoTimeInput(),
         }
 
 
@@ -147,8 +148,8 @@ class ClosureForm(_RangeMixin, forms.ModelForm):
         model = Closure
         fields = ["start", "end", "label"]
         widgets = {
-            "start": forms.DateInput(attrs={"type": "date"}),
-            "end": forms.DateInput(attrs={"type": "date"}),
+            "start": IsoDateInput(),
+            "end": IsoDateInput(),
         }
 
     def clean(self):
@@ -164,8 +165,8 @@ class TimeOffForm(_RangeMixin, forms.ModelForm):
         model = TimeOff
         fields = ["practitioner", "start", "end", "reason"]
         widgets = {
-            "start": forms.DateTimeInput(attrs={"type": "datetime-local"}),
-            "end": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+            "start": IsoDateTimeInput(),
+            "end": IsoDateTimeInput(),
         }
 
 

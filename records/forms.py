@@ -7,6 +7,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.lib.widgets import IsoDateInput
 from portal.models import Client
 from records.models import EntryKind, Guardianship, Patient
 from records.protocols import vaccines_for
@@ -19,13 +20,6 @@ def clinic_today() -> date:
     return timezone.localdate()
 
 
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(format="%Y-%m-%d", **kwargs)
-
-
 def _not_in_future(value: date | None) -> date | None:
     if value is not None and value > clinic_today():
         raise forms.ValidationError(_("This date is in the future."))
@@ -36,7 +30,7 @@ class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
         fields = ["name", "species", "breed", "sex", "neutered", "birth_date", "microchip", "photo"]
-        widgets = {"birth_date": DateInput()}
+        widgets = {"birth_date": IsoDateInput()}
 
     def clean_birth_date(self) -> date | None:
         return _not_in_future(self.cleaned_data.get("birth_date"))
@@ -73,7 +67,7 @@ class EntryForm(forms.Form):
             if kind not in (EntryKind.VACCINATION, EntryKind.TREATMENT)
         ],
     )
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = forms.DateField(label=_("Date"), widget=IsoDateInput())
     title = forms.CharField(label=_("Title"), max_length=200)
     summary = forms.CharField(
         label=_("Summary for the owner"),
@@ -87,7 +81,7 @@ class EntryForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Only the clinic's team sees these."),
     )
-    next_checkup = forms.DateField(label=_("Next check-up"), required=False, widget=DateInput())
+    next_checkup = forms.DateField(label=_("Next check-up"), required=False, widget=IsoDateInput())
 
     def clean_date(self) -> date:
         return _not_in_future(self.cleaned_data["date"])
@@ -104,12 +98,12 @@ class VaccinationForm(forms.Form):
 
     prefix = "vaccination"  # several forms share the patient page: ids must stay unique
     vaccine = forms.ChoiceField(label=_("Vaccine"))
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = forms.DateField(label=_("Date"), widget=IsoDateInput())
     batch = forms.CharField(label=_("Batch number"), max_length=40, required=False)
     next_due = forms.DateField(
         label=_("Next due"),
         required=False,
-        widget=DateInput(),
+        widget=IsoDateInput(),
         help_text=_("Proposed from the vaccination protocol; change it if needed."),
     )
     summary = forms.CharField(
@@ -162,8 +156,8 @@ class TreatmentForm(forms.Form):
     prefix = "treatment"  # several forms share the patient page: ids must stay unique
     drug = forms.CharField(label=_("Drug"), max_length=120)
     dose = forms.CharField(label=_("Dose"), max_length=120)
-    start = forms.DateField(label=_("Start"), widget=DateInput())
-    end = forms.DateField(label=_("End"), required=False, widget=DateInput())
+    start = forms.DateField(label=_("Start"), widget=IsoDateInput())
+    end = forms.DateField(label=_("End"), required=False, widget=IsoDateInput())
     antiparasitic = forms.BooleanField(label=_("Antiparasitic"), required=False)
     summary = forms.CharField(
         label=_("Summary for the owner"), required=False, widget=forms.Textarea(attrs={"rows": 2})
@@ -187,7 +181,7 @@ class TreatmentForm(forms.Form):
 
 class WeightForm(forms.Form):
     prefix = "weight"  # several forms share the patient page: ids must stay unique
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = forms.DateField(label=_("Date"), widget=IsoDateInput())
     kg = forms.DecimalField(
         label=_("Weight (kg)"), min_value=0.01, max_value=2000, max_digits=6, decimal_places=2
     )
@@ -199,7 +193,7 @@ class WeightForm(forms.Form):
 class ReportUploadForm(forms.Form):
     prefix = "upload"  # several forms share the patient page: ids must stay unique
     title = forms.CharField(label=_("Title"), max_length=200)
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = forms.DateField(label=_("Date"), widget=IsoDateInput())
     file = forms.FileField(
         label=_("PDF file"),
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf"}),
@@ -227,7 +221,7 @@ class ReportUploadForm(forms.Form):
 class ReportWriteForm(forms.Form):
     prefix = "write"  # several forms share the patient page: ids must stay unique
     title = forms.CharField(label=_("Title"), max_length=200)
-    date = forms.DateField(label=_("Date"), widget=DateInput())
+    date = forms.DateField(label=_("Date"), widget=IsoDateInput())
     summary = forms.CharField(
         label=_("Report"),
         widget=forms.Textarea(attrs={"rows": 8}),

@@ -7,6 +7,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from booking.models import Weekday
+from portal.lib.widgets import IsoDateInput, IsoTimeInput
 from waitlist.models import ALL_TIMES, ALL_WEEKDAYS, Times
 
 
@@ -49,10 +50,8 @@ class JoinForm(PreferencesForm):
     practitioner = forms.ModelChoiceField(
         queryset=None, label=_("With"), required=False, empty_label=_("Anyone")
     )
-    earliest = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    latest = forms.DateField(
-        label=_("Until (included)"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    earliest = forms.DateField(label=_("From"), widget=IsoDateInput())
+    latest = forms.DateField(label=_("Until (included)"), widget=IsoDateInput())
 
     field_order = ["patient", "service", "practitioner", "earliest", "latest", "times"]
 
@@ -97,8 +96,8 @@ class StaffOfferForm(forms.Form):
 
     service = forms.ModelChoiceField(queryset=None, label=_("Service"), empty_label=None)
     practitioner = forms.ModelChoiceField(queryset=None, label=_("Practitioner"), empty_label=None)
-    day = forms.DateField(label=_("Day"), widget=forms.DateInput(attrs={"type": "date"}))
-    time = forms.TimeField(label=_("Time"), widget=forms.TimeInput(attrs={"type": "time"}))
+    day = forms.DateField(label=_("Day"), widget=IsoDateInput())
+    time = forms.TimeField(label=_("Time"), widget=IsoTimeInput())
     entry = forms.ModelChoiceField(
         queryset=None,
         label=_("Offer only to"),
