@@ -28,7 +28,8 @@ class WaitlistConfig(AppConfig):
 
         if user.is_clinic_staff:
             return [NavLink(_("Waitlist"), reverse("waitlist:staff"), order=15)]
-        return []
+        # Next to "My appointments": where a client sees what they wait for and leaves the list.
+        return [NavLink(_("Waitlist"), reverse("waitlist:mine"), order=12)]
 
     def seed_demo(self, demo) -> None:
         from waitlist.seed import seed_waitlist
