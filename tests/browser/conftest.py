@@ -19,6 +19,7 @@ import pytest
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests import factories
 
@@ -160,12 +161,97 @@ def until_sockets_closed(server) -> None:
         time.sleep(0.05)  # daphne offers no event to await from this thread
 
 
-@pytest.fixture
-def page(browser: Browser, daphne_server, live_url) -> Iterator[Page]:
-    """A phone-sized page that reads the portal in English (its French is tested apart)."""
+# Accessibility: axe-core (tests/browser/vendor/, test-only) is added to every document of a
+# journey's context as an init script, which the site's CSP does not govern (add_script_tag
+# would be refused by script-src 'self'). A small mark notes when the document has loaded or htmx
+# has settled a swap; before the page sends its next request (a navigation, a form, an htmx
+# call) and when the journey ends, the page as it then stands is checked, in light then in dark.
+AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
+A11Y_MARKS = """
+window.__a11yDirty = false;
+addEventListener("load", () => { window.__a11yDirty = true; });
+document.addEventListener("htmx:afterSettle", () => { window.__a11yDirty = true; });
+"""
+A11Y_RUN = """async (rules) => {
+  window.__a11yDirty = false;
+  const options = {resultTypes: ["violations"]};
+  if (rules) options.runOnly = {type: "rule", values: rules};
+  const result = await axe.run(document, options);
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 4).map((n) => `${n.target.join(" ")}: ${n.failureSummary}`),
+    }));
+}"""
+# Dark mode changes colours only: the second pass runs the colour rules alone.
+DARK_RULES = ["color-contrast", "link-in-text-block"]
+SCHEMES = ("light", "dark")
+
+
+def _axe(page: Page) -> list[str]:
+    found = []
+    try:
+        for scheme in SCHEMES:
+            page.emulate_media(color_scheme=scheme)
+            rules = DARK_RULES if scheme == "dark" else None
+            for violation in page.evaluate(A11Y_RUN, rules):
+                nodes = "\n    ".join(violation["nodes"])
+                found.append(
+                    f"{page.url} ({scheme}) {violation['impact']} {violation['id']}: "
+                    f"{violation['help']}\n    {nodes}"
+                )
+        page.emulate_media(color_scheme="light")
+    except PlaywrightError as error:
+        if "context was destroyed" in str(error) or "closed" in str(error):
+            return found  # the page left meanwhile: its successor is checked in turn
+        raise
+    return found
+
+
+def check_a11y(page: Page) -> None:
+    """Fail now on any serious or critical axe violation of the page as it stands, in the light
+    and the dark colour schemes. Journeys need not call it: every page they leave is checked."""
+    found = _axe(page)
+    assert found == [], "\n".join(found)
+
+
+def _checked_before_each_request(page: Page, found: list[str]) -> None:
+    def before(route, request) -> None:
+        if request.resource_type in ("document", "xhr", "fetch") and request.frame == (
+            page.main_frame
+        ):
+            try:
+                dirty = page.evaluate("window.__a11yDirty === true")
+            except PlaywrightError:
+                dirty = False
+            if dirty:
+                found.extend(_axe(page))
+        route.fallback()
+
+    page.route("**/*", before)
+
+
+LANGUAGE_LOCALES = {"fr": "fr-FR", "en": "en-GB"}
+# Off until the pages journeys visit pass: then every page a journey leaves is checked.
+A11Y_AUTOMATIC = False
+
+
+def open_page(browser: Browser, base_url: str, language: str = "fr") -> tuple[Page, list[str]]:
+    """A phone-sized page in a fresh context, reading the portal in `language` (its locale,
+    Accept-Language and the language cookie agree), axe-checked as it goes. Returns the page and
+    the list its script errors, CSP violations and accessibility violations land in; close it
+    with `close_page`."""
     context = browser.new_context(
-        viewport=PHONE, locale="en-GB", base_url=live_url, timezone_id="Europe/Paris"
+        viewport=PHONE,
+        locale=LANGUAGE_LOCALES[language],
+        base_url=base_url,
+        timezone_id="Europe/Paris",
+        reduced_motion="reduce",  # no colour transition under axe's contrast check
     )
+    context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
+    context.add_init_script(path=AXE)
+    context.add_init_script(A11Y_MARKS)
     context.set_default_timeout(10_000)
     page = context.new_page()
     errors: list[str] = []
@@ -180,11 +266,56 @@ def page(browser: Browser, daphne_server, live_url) -> Iterator[Page]:
             errors.append(message.text)
 
     page.on("console", on_console)
+    if A11Y_AUTOMATIC:
+        _checked_before_each_request(page, errors)
+    return page, errors
+
+
+def close_page(page: Page, errors: list[str], server) -> None:
+    if A11Y_AUTOMATIC and not page.is_closed():
+        try:
+            if page.evaluate("window.__a11yDirty === true"):
+                errors.extend(_axe(page))
+        except PlaywrightError:
+            pass
+    page.context.close()
+    until_sockets_closed(server)
+    # A CSP violation, a script error or an accessibility violation is a bug even when the
+    # journey passed.
+    assert errors == [], "\n".join(errors)
+
+
+@pytest.fixture
+def page(browser: Browser, daphne_server, live_url) -> Iterator[Page]:
+    """A phone-sized page that reads the portal in English."""
+    page, errors = open_page(browser, live_url, "en")
     yield page
-    context.close()
-    until_sockets_closed(daphne_server[1])
-    # A CSP violation or a script error is a bug even when the journey passed.
-    assert errors == [], errors
+    close_page(page, errors, daphne_server[1])
+
+
+@pytest.fixture
+def page_fr(browser: Browser, daphne_server, live_url) -> Iterator[Page]:
+    """A phone-sized page that reads the portal in French, the clinic's default language."""
+    page, errors = open_page(browser, live_url, "fr")
+    yield page
+    close_page(page, errors, daphne_server[1])
+
+
+@pytest.fixture(params=["fr", "en"])
+def language(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def any_page(request, language) -> Page:
+    """The journey once in French (`page_fr`), once in English (`page`); with `say`."""
+    return request.getfixturevalue("page_fr" if language == "fr" else "page")
+
+
+@pytest.fixture
+def say(language):
+    """`say("Prendre rendez-vous", "Book an appointment")`: the words of the page's language."""
+    return lambda french, english: french if language == "fr" else english
 
 
 def snap(page: Page, name: str) -> Path:
@@ -209,16 +340,22 @@ def current_code(user) -> str:
     return f"{value:0{device.digits}d}"
 
 
+def _language(page: Page) -> str:
+    return page.locator("html").get_attribute("lang") or "fr"
+
+
 def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
+    """Signs in through the form, in the page's language."""
     page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    french = _language(page) == "fr"
+    page.get_by_label("Courriel" if french else "Email").fill(email)
+    page.get_by_label("Mot de passe" if french else "Password").fill(password)
+    page.get_by_role("button", name="Se connecter" if french else "Sign in").click()
 
 
 def sign_in_staff(page: Page, user) -> None:
     """Password, then the authenticator code, as a member of the team does every morning."""
     sign_in(page, user.email)
     page.get_by_label("Code").fill(current_code(user))
-    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Continuer" if _language(page) == "fr" else "Continue").click()
     page.wait_for_url("**/")
