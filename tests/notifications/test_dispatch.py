@@ -30,6 +30,14 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 Paris
 WEBHOOK_SECRET = "shared-secret"
 
 
+@pytest.fixture(autouse=True)
+def _tuesday_morning():
+    """Sending meets quiet hours (evenings and Sundays): these tests mean a weekday morning,
+    whatever the wall clock says. Quiet hours themselves are tested in test_timing.py."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 @pytest.fixture
 def camille(client_user):
     return with_phone(client_user.client, sms_for=("documents",))

@@ -130,6 +130,77 @@ def test_it_sends_a_clinic_cancellation_at_once_even_at_night(camille, plan, run
     assert "had to cancel" in sms_outbox[0].body
 
 
+SUNDAY_NIGHT = datetime(2026, 11, 29, 22, 30, tzinfo=UTC)  # Sunday 23:30 Paris
+MONDAY_0830 = datetime(2026, 11, 30, 7, 30, tzinfo=UTC)
+
+
+@time_machine.travel(SUNDAY_NIGHT, tick=False)
+def test_it_holds_a_text_planned_on_sunday_night_until_monday_0830_and_mails_at_once(
+    camille, plan, run_tasks, sms_outbox, mail_outbox
+):
+    camille = with_phone(camille, sms_for=("documents",))
+    plan(services.document_available, client_ids=[camille.pk], document_id=8)
+    sms = Notification.objects.get(channel=Channel.SMS)
+    assert (sms.status, sms.scheduled_at) == (Status.SCHEDULED, MONDAY_0830)
+    with time_machine.travel(SUNDAY_NIGHT + timedelta(minutes=10), tick=False):
+        run_tasks()
+    assert len(mail_outbox) == 1
+    assert sms_outbox == []
+    with time_machine.travel(MONDAY_0830 + timedelta(minutes=1), tick=False):
+        run_tasks()
+    assert len(sms_outbox) == 1
+
+
+@time_machine.travel(datetime(2026, 11, 29, 13, 0, tzinfo=UTC), tick=False)  # Sunday 14:00
+def test_it_holds_a_text_all_sunday_not_only_at_night(camille, plan):
+    camille = with_phone(camille, sms_for=("documents",))
+    plan(services.document_available, client_ids=[camille.pk], document_id=9)
+    assert Notification.objects.get(channel=Channel.SMS).scheduled_at == MONDAY_0830
+
+
+def test_it_defers_at_dispatch_a_text_that_falls_due_on_sunday_night(camille, sms_outbox):
+    """A row planned for a weekday, whose worker only gets to it on Sunday night."""
+    row = Notification.objects.create(
+        client=camille,
+        recipient="+33612345678",
+        channel=Channel.SMS,
+        kind=Kind.DOCUMENT_AVAILABLE,
+        body="Tests: a document is waiting in your space.",
+        scheduled_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC),  # Friday 10:00
+        idempotency_key="late:sunday",
+    )
+    with time_machine.travel(SUNDAY_NIGHT, tick=False):
+        assert services.dispatch(row.pk) == "rescheduled"
+    row.refresh_from_db()
+    assert (row.status, row.scheduled_at) == (Status.SCHEDULED, MONDAY_0830)
+    assert row.reason == "Quiet hours: held until then."
+    assert sms_outbox == []
+    with time_machine.travel(MONDAY_0830, tick=False):
+        assert services.dispatch(row.pk) == "sent"
+    assert len(sms_outbox) == 1
+
+
+@time_machine.travel(SUNDAY_NIGHT, tick=False)
+def test_it_sends_a_clinic_cancellation_at_once_on_sunday_night(
+    camille, plan, run_tasks, sms_outbox
+):
+    notice = make_notice(camille, datetime(2026, 11, 30, 8, 0, tzinfo=UTC))  # Monday 09:00
+    plan(services.appointment_cancelled, notice, by_clinic=True)
+    run_tasks()
+    assert len(sms_outbox) == 1
+    assert "had to cancel" in sms_outbox[0].body
+
+
+@time_machine.travel(datetime(2026, 3, 29, 1, 30, tzinfo=UTC), tick=False)  # 03:30 CEST, Sunday
+def test_it_holds_a_text_planned_in_the_spring_change_night_until_monday_in_summer_time(
+    camille, plan
+):
+    camille = with_phone(camille, sms_for=("documents",))
+    plan(services.document_available, client_ids=[camille.pk], document_id=10)
+    sms = Notification.objects.get(channel=Channel.SMS)
+    assert sms.scheduled_at == datetime(2026, 3, 30, 6, 30, tzinfo=UTC)  # Monday 08:30 CEST
+
+
 # --- Weekly cap ----------------------------------------------------------------------------------
 
 

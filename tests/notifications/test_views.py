@@ -23,7 +23,15 @@ from portal.lib.links import make_token
 from tests import factories
 from tests.notifications.factories import make_notice, with_phone
 
-NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 Paris
+
+
+@pytest.fixture(autouse=True)
+def _tuesday_morning():
+    """Rows are stamped "now", tokens expire and the SMS count is per month: a fixed weekday
+    morning, so no page depends on the hour or the day the suite runs."""
+    with time_machine.travel(NOW, tick=False):
+        yield
 
 
 def make_row(client, **fields) -> Notification:
