@@ -268,6 +268,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", _("French")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# One date format per language (portal/formats/<lang>/formats.py); "1er décembre" is the
+# day_month/long_date filters' job (portal/lib/dates.py).
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"  # the database and the server speak UTC; the clinic's zone is set per request
