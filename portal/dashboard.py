@@ -3,6 +3,12 @@
 An app's AppConfig may define `dashboard_panels(request, *, staff)` (panels on the dashboards),
 `client_panels(request, client)` (panels on a client's page for staff) and `nav_links(user)`
 (links in the header's menu); see portal/lib/app_hooks.py.
+
+A panel's template reads what its app put in `panel.context` (as `panel.context.<name>`), what
+every page has (the context processors: `user`, `clinic`, `request`, `csrf_token`, …) and, on a
+client's page, `client`: nothing else. tests/portal/test_panels.py walks every panel template
+and fails on any other name, including inside `{% if %}` and `{% for %}` where a missing name
+renders as nothing.
 """
 
 from dataclasses import dataclass, field

@@ -35,6 +35,14 @@ class RecordsConfig(AppConfig):
         context = {"patients": patients, "care": with_booking(care), "today": clinic_today()}
         return [Panel("records/panels/client_patients.html", order=20, context=context)]
 
+    def client_panels(self, request: HttpRequest, client) -> list:
+        from portal.dashboard import Panel
+        from records.models import Patient
+
+        patients = list(Patient.objects.of_client(client).order_by("name", "pk"))
+        context = {"patients": patients}
+        return [Panel("records/panels/staff_client.html", order=5, context=context)]
+
     def nav_links(self, user) -> list:
         from django.urls import reverse
 

@@ -21,6 +21,17 @@ class WaitlistConfig(AppConfig):
         panel = staff_panel(request) if staff else client_panel(request)
         return [panel] if panel is not None else []
 
+    def client_panels(self, request: HttpRequest, client) -> list:
+        """What the client waits for, on their page for staff (no panel when nothing)."""
+        from portal.dashboard import Panel
+        from waitlist.models import Entry
+
+        entries = list(Entry.objects.of_client(client).waiting())
+        if not entries:
+            return []
+        context = {"wait_entries": entries}
+        return [Panel("waitlist/panels/staff_client.html", order=12, context=context)]
+
     def nav_links(self, user) -> list:
         from django.urls import reverse
 
