@@ -362,36 +362,10 @@ WAITLIST_WAVE_MINUTES = env_int("ACCUEIL_WAITLIST_WAVE_MINUTES", 20, minimum=1)
 WAITLIST_RANKING = env_choice("ACCUEIL_WAITLIST_RANKING", "signup", choices=("signup", "fit"))
 # --- waitlist settings: end ---
 # --- messaging settings: start ---
-# Emergency words in clients' messages (accents and case ignored): an automatic reply with the
-# clinic's phone numbers and an urgent flag. Comma-separated, one list per language.
-ACCUEIL_MESSAGING_EMERGENCY_WORDS = env_list(
-    "ACCUEIL_MESSAGING_EMERGENCY_WORDS_FR",
-    [
-        "saigne",
-        "saignement",
-        "hémorragie",
-        "empoisonné",
-        "empoisonnée",
-        "intoxiqué",
-        "ne respire plus",
-        "respire mal",
-        "convulsions",
-        "convulse",
-        "inconscient",
-        "renversé",
-    ],
-) + env_list(
-    "ACCUEIL_MESSAGING_EMERGENCY_WORDS_EN",
-    [
-        "bleeding",
-        "poisoned",
-        "not breathing",
-        "can't breathe",
-        "seizure",
-        "seizures",
-        "unconscious",
-        "hit by a car",
-    ],
+# Emergency words: the lexicon is messaging/lexicon.py (French and English, with inflections and
+# negations). These comma-separated lists add a clinic's own words on top; empty by default.
+ACCUEIL_MESSAGING_EMERGENCY_WORDS = env_list("ACCUEIL_MESSAGING_EMERGENCY_WORDS_FR", []) + env_list(
+    "ACCUEIL_MESSAGING_EMERGENCY_WORDS_EN", []
 )
 ACCUEIL_MESSAGING_MAX_BODY = env_int("ACCUEIL_MESSAGING_MAX_BODY", 4000, minimum=100)
 ACCUEIL_MESSAGING_MAX_FRAME = env_int("ACCUEIL_MESSAGING_MAX_FRAME", 16384, minimum=1024)
