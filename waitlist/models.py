@@ -146,6 +146,7 @@ class Release(models.Model):
         LAPSED = "lapsed", _("Not taken in time")
         WITHDRAWN = "withdrawn", _("Not offered")
         HELD = "held", _("Kept free (don't offer)")
+        UNBOOKABLE = "unbookable", _("Cannot be booked as freed")
 
     class Source(models.TextChoices):
         CANCELLED = "cancelled", _("Cancellation")
@@ -164,6 +165,10 @@ class Release(models.Model):
     )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     wave = models.PositiveSmallIntegerField(default=0)
+    # Only bookable by phone (phone-only hours): no link is sent, staff book it for a client.
+    phone_only = models.BooleanField(_("by phone only"), default=False)
+    # What was freed, when booking accepts a later start inside it (an off-grid 09:20 → 09:30).
+    freed_at = models.DateTimeField(_("freed from"), null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
     claimed = models.ForeignKey(

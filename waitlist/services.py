@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from booking import events
 from booking import services as booking
+from booking import slots as slot_reader
 from booking.models import Appointment, BookingRules, Practitioner, Service
 from portal.models import Client, Clinic, User
 from records.models import Patient
@@ -170,23 +171,44 @@ def release_slot(
 ) -> Release:
     """Record a freed slot and send its first wave (or one manual offer to ``entry``).
 
+    The slot is offered only as what booking accepts: the earliest start inside the freed time
+    that booking's engine gives online (grid, online hours, notice, horizon, the service
+    fitting), e.g. 09:30 for a cancelled 09:20. None online but one by phone (phone-only
+    hours): recorded open and ``phone_only``, no link is sent, staff book it for a waiting
+    client (``claim_for``). None at all: recorded as unbookable, never offered.
     A slot inside the minimum notice is recorded as lapsed (it counts among the released ones)
     and a slot staff keep free ("don't offer") as withdrawn; neither is offered.
     """
     now = now or timezone.now()
     rules = BookingRules.current()
     status = Release.Status.OPEN
+    phone_only = False
+    start = starts_at
     if starts_at < now + rules.min_notice:
         status = Release.Status.LAPSED
     elif _held(practitioner_id, starts_at, ends_at):
         status = Release.Status.WITHDRAWN
+    else:
+        service = Service.objects.get(pk=service_id)
+        practitioner = Practitioner.objects.get(pk=practitioner_id)
+        window = {"starts_at": starts_at, "ends_at": ends_at, "now": now, "rules": rules}
+        found = bookable_start(service, practitioner, online=True, **window)
+        if found is None:
+            found = bookable_start(service, practitioner, online=False, **window)
+            phone_only = found is not None
+        if found is None:
+            status = Release.Status.UNBOOKABLE
+        else:
+            start, ends_at = found, found + service.duration
     with transaction.atomic():
         release = Release.objects.create(
             site_id=site_id,
             service_id=service_id,
             practitioner_id=practitioner_id,
-            starts_at=starts_at,
+            starts_at=start,
             ends_at=ends_at,
+            freed_at=starts_at if start != starts_at else None,
+            phone_only=phone_only,
             source=source,
             appointment_id=appointment_id,
             status=status,
@@ -194,14 +216,92 @@ def release_slot(
             ended_at=None if status == Release.Status.OPEN else now,
             created_by=by_user,
         )
-        if status == Release.Status.OPEN:
+        if status == Release.Status.OPEN and not phone_only:
             if entry is not None:
+                refusal = booking_refusal(entry, release, now=now)
+                if refusal is not None:
+                    # Rolls the release back: staff see why, nothing is recorded or sent.
+                    raise WaitlistError(refusal)
                 _offer_to(release, [entry], wave=1, manual=True, now=now, rules=rules)
                 release.wave = 1
                 release.save(update_fields=["wave"])
             else:
                 send_wave(release.pk, 1, now=now)
     return release
+
+
+# --- what booking would accept -------------------------------------------------------------------
+
+
+def bookable_start(
+    service: Service,
+    practitioner: Practitioner,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    online: bool,
+    now: datetime,
+    rules: BookingRules,
+) -> datetime | None:
+    """The earliest start in ``[starts_at, ends_at)`` booking's engine gives for this practitioner.
+
+    ``online``: as a client books (grid, online hours, notice, horizon); else as staff book by
+    phone (grid, all hours). The engine checks that the whole service and its buffer fit.
+    Asked of ``booking.slots`` (the reader booking itself uses), not re-implemented here.
+    """
+    if not service.is_active or (online and not service.online):
+        return None
+    tz = Clinic.current().tz
+    scope = slot_reader.Scope.of(service, practitioner)
+    slots = slot_reader.free_slots(
+        scope,
+        start_day=starts_at.astimezone(tz).date(),
+        end_day=(ends_at - timedelta(microseconds=1)).astimezone(tz).date(),
+        tz=tz,
+        now=now,
+        online=online,
+        rules=rules,
+    )
+    starts = [
+        slot.start
+        for slot in slots
+        if starts_at <= slot.start < ends_at and practitioner.pk in slot.practitioner_ids
+    ]
+    return min(starts, default=None)
+
+
+class _DryRun(Exception):
+    """Undoes a booking made only to ask booking whether it would accept it."""
+
+
+def booking_refusal(
+    entry: Entry, release: Release, *, now: datetime, online: bool = True
+) -> str | None:
+    """Why booking would refuse this client this slot now (None: it would book it).
+
+    booking.services has no "would you accept?" function, so this asks ``book`` itself inside a
+    savepoint that is always rolled back: every rule it applies (the client's maximum of
+    upcoming appointments, the animal's species, the grid, hours, notice...) is the one a claim
+    will meet, and what book registered for after commit is discarded with the savepoint.
+    Takes the client's row lock (FOR UPDATE) as ``book`` does, until our transaction ends.
+    """
+    try:
+        with transaction.atomic():
+            booking.book(
+                client=entry.client,
+                patient=entry.patient,
+                service=release.service,
+                starts_at=release.starts_at,
+                practitioner=release.practitioner,
+                booked_by=None,
+                online=online,
+                now=now,
+            )
+            raise _DryRun
+    except _DryRun:
+        return None
+    except booking.BookingError as error:
+        return str(error)
 
 
 def offer_free_slot(
@@ -353,7 +453,7 @@ def send_wave(release_id: int, wave: int, *, now: datetime | None = None) -> lis
     with transaction.atomic():
         release = (
             Release.objects.select_for_update(of=("self",))
-            .select_related("practitioner")
+            .select_related("practitioner", "service")
             .get(pk=release_id)
         )
         if release.status != Release.Status.OPEN or release.wave != wave - 1:
@@ -361,13 +461,18 @@ def send_wave(release_id: int, wave: int, *, now: datetime | None = None) -> lis
         if now >= release.starts_at - rules.min_notice:
             _end(release, Release.Status.LAPSED, now=now)
             return []
-        candidates = list(matching_entries(release, now=now)[: settings.WAITLIST_WAVE_SIZE * 3])
+        if release.phone_only:
+            return []  # staff book it by phone for a client: no link to send
+        candidates = matching_entries(release, now=now).select_related("client", "patient")
         chosen: list[Entry] = []
         seen: set[int] = set()
-        for entry in candidates:
-            if entry.client_id not in seen:
-                seen.add(entry.client_id)
-                chosen.append(entry)
+        # An offer is sent only where booking would accept the claim (the client may be at
+        # their maximum of upcoming appointments, say): a bounded look down the list.
+        for entry in candidates[: settings.WAITLIST_WAVE_SIZE * 10]:
+            if entry.client_id in seen or booking_refusal(entry, release, now=now) is not None:
+                continue
+            seen.add(entry.client_id)
+            chosen.append(entry)
             if len(chosen) == settings.WAITLIST_WAVE_SIZE:
                 break
         offers = _offer_to(release, chosen, wave=wave, manual=False, now=now, rules=rules)
@@ -496,7 +601,11 @@ def claim(offer: Offer, *, now: datetime | None = None) -> Claimed:
             raise ClaimError("used")
         if release.status in (Release.Status.CLAIMED, Release.Status.TAKEN):
             raise ClaimError("taken")
-        if release.status != Release.Status.OPEN or current.status != Offer.Status.SENT:
+        if (
+            release.status != Release.Status.OPEN
+            or release.phone_only
+            or current.status != Offer.Status.SENT
+        ):
             raise ClaimError("ended")
         if now >= current.expires_at:
             raise ClaimError("ended")
@@ -533,29 +642,126 @@ def claim(offer: Offer, *, now: datetime | None = None) -> Claimed:
         except booking.BookingError as error:
             raise ClaimError("refused", str(error)) from error
         if failure is None:
-            appointment = booked.appointment
             current.status = Offer.Status.CLAIMED
             current.used_at = now
             current.save(update_fields=["status", "used_at"])
-            release.offers.filter(status=Offer.Status.SENT).exclude(pk=current.pk).update(
-                status=Offer.Status.MISSED
+            appointment, replaced = _booked_from(
+                release, current, entry, booked.appointment, by_user=current.client.user, now=now
             )
-            _end(release, Release.Status.CLAIMED, now=now, claimed_id=appointment.pk)
-            entry.status = Entry.Status.BOOKED
-            entry.ended_at = now
-            entry.booked = appointment
-            entry.save(update_fields=["status", "ended_at", "booked"])
-            replaced = None
-            old = entry.appointment
-            if old is not None and old.status == Appointment.Status.BOOKED:
-                rules = BookingRules.current()
-                replaced = booking.cancel(
-                    old,
-                    by_user=current.client.user,
-                    by_clinic=not old.client_may_change(now, rules.cutoff),
-                    reason=_("Replaced by an earlier slot from the waitlist"),
-                    now=now,
-                )
+    if failure is not None:
+        raise failure
+    return Claimed(appointment, replaced)
+
+
+def _booked_from(
+    release: Release,
+    offer: Offer,
+    entry: Entry,
+    appointment: Appointment,
+    *,
+    by_user: User | None,
+    now: datetime,
+) -> tuple[Appointment, Appointment | None]:
+    """The bookkeeping of a claim, inside its transaction: the slot is refilled, the other
+    offers missed, the entry booked; an "earlier slot" entry's old appointment is cancelled."""
+    release.offers.filter(status=Offer.Status.SENT).exclude(pk=offer.pk).update(
+        status=Offer.Status.MISSED
+    )
+    _end(release, Release.Status.CLAIMED, now=now, claimed_id=appointment.pk)
+    entry.status = Entry.Status.BOOKED
+    entry.ended_at = now
+    entry.booked = appointment
+    entry.save(update_fields=["status", "ended_at", "booked"])
+    replaced = None
+    old = entry.appointment
+    if old is not None and old.status == Appointment.Status.BOOKED:
+        rules = BookingRules.current()
+        replaced = booking.cancel(
+            old,
+            by_user=by_user,
+            by_clinic=not old.client_may_change(now, rules.cutoff),
+            reason=_("Replaced by an earlier slot from the waitlist"),
+            now=now,
+        )
+    return appointment, replaced
+
+
+def claim_for(
+    release: Release, entry: Entry, *, by_user: User, now: datetime | None = None
+) -> Claimed:
+    """Staff take an open slot for a waiting client (on the phone): booking's phone path.
+
+    For a slot only bookable by phone (no link was sent), or any open one. Books with
+    ``online=False`` (phone-only hours, no notice, no maximum: the clinic decides), so the
+    client gets booking's usual confirmation and reminders. Same locks as ``claim``: the release
+    row first, then the entry. Raises WaitlistError with nothing written.
+    """
+    now = now or timezone.now()
+    failure: WaitlistError | None = None
+    with transaction.atomic():
+        release = (
+            Release.objects.select_for_update(of=("self",))
+            .select_related("service", "practitioner")
+            .get(pk=release.pk)
+        )
+        entry = (
+            Entry.objects.select_for_update(of=("self",))
+            .select_related("client", "patient", "appointment")
+            .get(pk=entry.pk)
+        )
+        if release.status != Release.Status.OPEN:
+            raise WaitlistError(_("This slot is no longer available."))
+        if (
+            entry.status != Entry.Status.WAITING
+            or entry.service_id != release.service_id
+            or entry.practitioner_id not in (None, release.practitioner_id)
+        ):
+            raise WaitlistError(_("This client is not waiting for this service."))
+        own = (
+            Appointment.objects.active()
+            .filter(
+                client_id=entry.client_id,
+                starts_at__lt=release.ends_at,
+                ends_at__gt=release.starts_at,
+            )
+            .exclude(pk=entry.appointment_id)
+        )
+        if own.exists():
+            raise WaitlistError(_("This client already has an appointment at that time."))
+        try:
+            booked = booking.book(
+                client=entry.client,
+                patient=entry.patient,
+                service=release.service,
+                starts_at=release.starts_at,
+                practitioner=release.practitioner,
+                booked_by=by_user,
+                online=False,
+                reason=_("From the waitlist"),
+                now=now,
+            )
+        except booking.SlotTaken:
+            _end(release, Release.Status.TAKEN, now=now)
+            release.offers.filter(status=Offer.Status.SENT).update(status=Offer.Status.MISSED)
+            failure = WaitlistError(_("This slot was booked in the meantime."))
+        except booking.BookingError as error:
+            raise WaitlistError(str(error)) from error
+        if failure is None:
+            # The record of who got it (figures count offers per refill); never sent.
+            offer = Offer.objects.create(
+                release=release,
+                entry=entry,
+                client_id=entry.client_id,
+                wave=max(release.wave, 1),
+                manual=True,
+                status=Offer.Status.CLAIMED,
+                sent_at=now,
+                used_at=now,
+                expires_at=release.starts_at,
+            )
+            appointment, replaced = _booked_from(
+                release, offer, entry, booked.appointment, by_user=by_user, now=now
+            )
     if failure is not None:
         raise failure
     return Claimed(appointment, replaced)

@@ -13,4 +13,5 @@ urlpatterns = [
     path("staff/", views.staff_list, name="staff"),
     path("staff/offer/", views.staff_offer, name="staff_offer"),
     path("staff/releases/<int:pk>/withdraw/", views.staff_withdraw, name="staff_withdraw"),
+    path("staff/releases/<int:pk>/book/", views.staff_book, name="staff_book"),
 ]

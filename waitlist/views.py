@@ -23,6 +23,7 @@ from waitlist.models import OFFER_LINK_PURPOSE, Entry, Offer, Release
 
 ENTRIES_SHOWN = 200
 RELEASES_SHOWN = 50
+PHONE_CANDIDATES = 5
 FIGURES_DAYS = 30
 
 # --- access helpers ------------------------------------------------------------------------------
@@ -290,14 +291,27 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     releases = releases.prefetch_related(Prefetch("offers", queryset=offers)).annotate(
         offer_count=Count("offers")
     )
-    since = timezone.now() - timedelta(days=FIGURES_DAYS)
+    releases = list(releases.order_by("-created_at", "-pk")[:RELEASES_SHOWN])
+    now = timezone.now()
+    # A slot only bookable by phone: who staff may call, best first (one query per such slot).
+    for release in releases:
+        release.callable_entries = (
+            list(
+                services.matching_entries(release, now=now).select_related("client", "patient")[
+                    :PHONE_CANDIDATES
+                ]
+            )
+            if release.is_open and release.phone_only
+            else []
+        )
+    since = now - timedelta(days=FIGURES_DAYS)
     context = {
         "services": Service.objects.active(),
         "practitioners": Practitioner.objects.active(),
         "service": service,
         "practitioner": practitioner,
         "entries": list(entries.order_by("created_at", "pk")[:ENTRIES_SHOWN]),
-        "releases": list(releases.order_by("-created_at", "-pk")[:RELEASES_SHOWN]),
+        "releases": releases,
         "figures": services.figures(since=since, service=service, practitioner=practitioner),
         "figures_days": FIGURES_DAYS,
     }
@@ -346,12 +360,26 @@ def staff_offer(request: HttpRequest) -> HttpResponse:
                     entry=data["entry"],
                 )
                 sent = release.offers.count()
-                messages.success(
-                    request,
-                    _("Offered to %(count)s waiting client(s).") % {"count": sent}
-                    if sent
-                    else _("Nobody on the waitlist suits this slot for now."),
-                )
+                if release.status != Release.Status.OPEN:
+                    messages.warning(
+                        request,
+                        _("This slot cannot be booked as it is: it was not offered."),
+                    )
+                elif release.phone_only:
+                    messages.success(
+                        request,
+                        _(
+                            "This slot can only be booked by phone: no link was sent. Book it "
+                            "for a waiting client below."
+                        ),
+                    )
+                else:
+                    messages.success(
+                        request,
+                        _("Offered to %(count)s waiting client(s).") % {"count": sent}
+                        if sent
+                        else _("Nobody on the waitlist suits this slot for now."),
+                    )
         except services.WaitlistError as error:
             form.add_error(None, str(error))
         else:
@@ -367,4 +395,25 @@ def staff_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     if services.withdraw(release):
         messages.success(request, _("This slot is no longer offered."))
+    return redirect("waitlist:staff")
+
+
+@staff_required
+@require_POST
+def staff_book(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff book an open slot for a waiting client (phone-only slots: no link was sent)."""
+    release = Release.objects.filter(pk=pk).first()
+    entry = Entry.objects.filter(pk=_pk(request.POST.get("entry"))).first()
+    if release is None or entry is None:
+        raise Http404
+    try:
+        claimed = services.claim_for(release, entry, by_user=request.user)
+    except services.WaitlistError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("Booked for %(client)s (%(animal)s). They get the usual confirmation.")
+            % {"client": entry.client, "animal": claimed.appointment.patient.name},
+        )
     return redirect("waitlist:staff")
