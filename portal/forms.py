@@ -1,8 +1,11 @@
+from allauth.account.adapter import get_adapter
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.lib.phones import normalise_phone
+from portal.lockout import locked_message, seconds_locked
 from portal.models import STAFF_ROLES, Client, Clinic, Role, User
 
 
@@ -20,6 +23,30 @@ class SignupForm(AllauthSignupForm):
 
     def clean_phone(self) -> str:
         return normalise_phone(self.cleaned_data.get("phone", ""))
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's sign-in form; when failed attempts have locked signing in, the error says how
+    long the lock still holds and the clinic's phone, and `locked_seconds` lets the page offer
+    a call button."""
+
+    locked_seconds: float = 0
+
+    def clean(self):
+        try:
+            return super().clean()
+        except forms.ValidationError as error:
+            if getattr(error, "code", None) != "too_many_login_attempts" or self.request is None:
+                raise
+            credentials = {k: v for k, v in self.user_credentials().items() if k != "password"}
+            key = get_adapter(self.request)._get_login_attempts_cache_key(
+                self.request, **credentials
+            )
+            seconds = seconds_locked(self.request, key)
+            self.locked_seconds = seconds or 60
+            raise forms.ValidationError(
+                locked_message(self.locked_seconds), code="too_many_login_attempts"
+            ) from None
 
 
 class OTPTokenForm(forms.Form):

@@ -196,11 +196,17 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_ADAPTER = "portal.accounts.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "portal.forms.SignupForm", "login": "portal.forms.LoginForm"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 # allauth keeps its counters in the default cache: shared by every process once REDIS_URL is set.
+# Failed sign-ins lock the account (5 in 5 minutes), and the IP only after many more: a clinic's
+# whole team and its waiting room share one public IP, and one person's typos must not lock
+# everyone out. The locked person is told how long to wait (portal/lockout.py). Behind a reverse
+# proxy, ACCUEIL_TRUSTED_PROXY_COUNT (the number of proxies in front) makes the IP the visitor's.
+ALLAUTH_TRUSTED_PROXY_COUNT = env_int("ACCUEIL_TRUSTED_PROXY_COUNT", 0, minimum=0)
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": "5/5m/ip,5/5m/key",
+    "login": "60/m/ip",
+    "login_failed": "30/5m/ip,5/5m/key",
     "signup": "20/m/ip",
     "confirm_email": "1/3m/key",
     "reset_password": "20/m/ip,5/m/key",

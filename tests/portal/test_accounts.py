@@ -126,7 +126,7 @@ def test_it_rate_limits_repeated_failed_logins(client, client_user):
         "/accounts/login/", {"login": client_user.email, "password": factories.PASSWORD}
     )
 
-    assert "Too many failed login attempts" in response.content.decode()
+    assert "Too many failed sign-in attempts" in response.content.decode()
     assert client.get("/").status_code == 302
 
 
