@@ -115,29 +115,45 @@ DEFAULTS: dict[tuple[str, str], Wording] = {
         "",
         _("{{ sender }}: a care reminder is waiting in your space. Book: {{ booking_url }}"),
     ),
+    # `count` is more than 1 when several notices were merged into one (services.MERGE_WINDOW).
     (Kind.DOCUMENT_AVAILABLE, Channel.EMAIL): Wording(
-        _("A new document is available in your space"),
+        _(
+            "{% if count > 1 %}{{ count }} new documents are available in your space"
+            "{% else %}A new document is available in your space{% endif %}"
+        ),
         _(
             "Hello {{ first_name }},\n\n"
-            "A new document is available in your space: {{ base_url }}\n\n"
+            "{% if count > 1 %}{{ count }} new documents are available in your space"
+            "{% else %}A new document is available in your space{% endif %}: {{ base_url }}\n\n"
             "{{ clinic }}"
         ),
     ),
     (Kind.DOCUMENT_AVAILABLE, Channel.SMS): Wording(
         "",
-        _("{{ sender }}: a document is waiting in your space: {{ base_url }}"),
+        _(
+            "{{ sender }}: {% if count > 1 %}{{ count }} documents are{% else %}a document is"
+            "{% endif %} waiting in your space: {{ base_url }}"
+        ),
     ),
     (Kind.NEW_MESSAGE, Channel.EMAIL): Wording(
-        _("You have a new message from the clinic"),
+        _(
+            "{% if count > 1 %}You have {{ count }} new messages from the clinic"
+            "{% else %}You have a new message from the clinic{% endif %}"
+        ),
         _(
             "Hello {{ first_name }},\n\n"
-            "You have a new message from the clinic. Read it in your space: {{ base_url }}\n\n"
+            "{% if count > 1 %}You have {{ count }} new messages from the clinic"
+            "{% else %}You have a new message from the clinic{% endif %}. "
+            "Read {% if count > 1 %}them{% else %}it{% endif %} in your space: {{ base_url }}\n\n"
             "{{ clinic }}"
         ),
     ),
     (Kind.NEW_MESSAGE, Channel.SMS): Wording(
         "",
-        _("{{ sender }}: a message is waiting in your space: {{ base_url }}"),
+        _(
+            "{{ sender }}: {% if count > 1 %}{{ count }} messages are{% else %}a message is"
+            "{% endif %} waiting in your space: {{ base_url }}"
+        ),
     ),
     (Kind.WAITLIST_OFFER, Channel.EMAIL): Wording(
         _("A slot just opened {{ day }} at {{ time }}"),
@@ -180,8 +196,8 @@ VARIABLES: dict[str, list[str]] = {
     Kind.CARE_REMINDER: [
         "first_name", "patient_name", "care_kind", "due_date", "booking_url", "clinic", "sender",
     ],
-    Kind.DOCUMENT_AVAILABLE: ["first_name", "base_url", "clinic", "sender"],
-    Kind.NEW_MESSAGE: ["first_name", "base_url", "clinic", "sender"],
+    Kind.DOCUMENT_AVAILABLE: ["first_name", "count", "base_url", "clinic", "sender"],
+    Kind.NEW_MESSAGE: ["first_name", "count", "base_url", "clinic", "sender"],
     Kind.WAITLIST_OFFER: [
         "first_name", "day", "time", "practitioner_name", "claim_url", "expires", "clinic",
         "sender",

@@ -67,17 +67,16 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
     Topic.WAITLIST: [Channel.EMAIL, Channel.SMS],
 }
 
-# Kinds counted by (and held back by) the weekly cap. Appointment messages answer something the
-# client did (booked, or was booked), so they are never capped.
-CAPPED_KINDS = frozenset(
-    {
-        Kind.CARE_REMINDER,
-        Kind.DOCUMENT_AVAILABLE,
-        Kind.NEW_MESSAGE,
-        Kind.WAITLIST_OFFER,
-        Kind.CAMPAIGN,
-    }
-)
+# What the weekly cap may drop: prevention and news campaigns (PRODUCT.md: "cap prevention and
+# marketing... but never drop a service message the client needs"). Every other kind is a
+# service message: appointment messages, care reminders (vaccinations, antiparasitics,
+# check-ups, renewals are clinically needed), documents, messages and waiting-list offers the
+# client asked for. Those are never capped; several at once are merged (MERGEABLE_KINDS).
+CAPPED_KINDS = frozenset({Kind.CAMPAIGN})
+
+# "Something is waiting in your space": several of one kind to one client within minutes go as
+# one message ("3 new documents..."), each row kept and marked *sent together*.
+MERGEABLE_KINDS = frozenset({Kind.DOCUMENT_AVAILABLE, Kind.NEW_MESSAGE})
 
 
 class Status(models.TextChoices):
@@ -87,11 +86,21 @@ class Status(models.TextChoices):
     DELIVERED = "delivered", _("Delivered")
     FAILED = "failed", _("Failed")
     CANCELLED = "cancelled", _("Cancelled")
-    SUPPRESSED = "suppressed", _("Suppressed")
+    # Decided not to send (no consent, no address, the weekly cap...): the reason says why.
+    # Not "held": a held message is one still *scheduled* for later.
+    SUPPRESSED = "suppressed", _("Not sent")
+    MERGED = "merged", _("Sent together with another")
 
 
 PENDING = (Status.SCHEDULED, Status.SENDING)
-FINAL = (Status.SENT, Status.DELIVERED, Status.FAILED, Status.CANCELLED, Status.SUPPRESSED)
+FINAL = (
+    Status.SENT,
+    Status.DELIVERED,
+    Status.FAILED,
+    Status.CANCELLED,
+    Status.SUPPRESSED,
+    Status.MERGED,
+)
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):

@@ -44,6 +44,7 @@ from notifications.messages import render, render_html
 from notifications.models import (
     CAPPED_KINDS,
     KIND_TOPIC,
+    MERGEABLE_KINDS,
     Campaign,
     Channel,
     Kind,
@@ -76,6 +77,9 @@ UNSUBSCRIBE_PURPOSE = "notifications.unsubscribe"
 UNSUBSCRIBE_VALIDITY = timedelta(days=180)
 # A due row still waiting this long has surely lost its task (a busy queue drains faster).
 LOST_TASK_AFTER = timedelta(minutes=15)
+# Documents are often published a few at a time (a lab result in three files): their notice
+# waits this long, so the ones that follow within it go out with it as one message.
+MERGE_WINDOW = timedelta(minutes=5)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,7 +123,10 @@ def appointment_cancelled(notice: AppointmentNotice, *, by_clinic: bool) -> None
 
 
 def document_available(*, client_ids: Sequence[int], document_id: int) -> None:
-    """ "A new document is available in your space" to each client, never its content."""
+    """ "A new document is available in your space" to each client, never its content.
+
+    Goes MERGE_WINDOW after the call: documents published meanwhile for the same client are
+    announced in the same message ("3 new documents..."), none dropped."""
     now = timezone.now()
     plans = []
     for client in _clients(client_ids):
@@ -130,7 +137,7 @@ def document_available(*, client_ids: Sequence[int], document_id: int) -> None:
                     channel=channel,
                     kind=Kind.DOCUMENT_AVAILABLE,
                     key=f"document:{document_id}:client:{client.pk}:{channel}",
-                    at=now,
+                    at=now + MERGE_WINDOW,
                     context={},
                     subject_type="document",
                     subject_id=document_id,
@@ -398,6 +405,18 @@ def _appointment_context(notice: AppointmentNotice) -> dict[str, object]:
     }
 
 
+def base_url() -> str:
+    """The portal's address as the client's browser reaches it (ACCUEIL_BASE_URL, which `make
+    run` sets to the port it serves), with one trailing slash. Every link in a message starts
+    here: never the request's host (a worker has none), never a hard-coded port."""
+    return settings.ACCUEIL_BASE_URL.rstrip("/") + "/"
+
+
+def absolute(path: str) -> str:
+    """`path` (e.g. from reverse()) as an absolute URL under the base URL."""
+    return base_url() + path.lstrip("/")
+
+
 def clinic_region(clinic: Clinic) -> str:
     """The default region for phone numbers: the clinic's own number's country."""
     try:
@@ -443,7 +462,7 @@ def _base_context(client: Client, clinic: Clinic, plan: Plan, send_at: datetime)
         "first_name": client.first_name,
         "clinic": clinic.name,
         "sender": sms_sender(clinic),
-        "base_url": settings.ACCUEIL_BASE_URL.rstrip("/") + "/",
+        "base_url": base_url(),
     }
     context.update(plan.context)
     starts = plan.context.get("appointment_starts_at") or plan.context.get("slot_starts_at")
@@ -670,7 +689,11 @@ def dispatch(pk: int) -> str:
         later = schedule.next_allowed(now, clinic.tz)
         return _back_to_scheduled(row, later, str(_("Quiet hours: held until then.")), now=now)
     if row.kind in CAPPED_KINDS and _over_weekly_cap(row, now):
-        return _finish(row, Status.SUPPRESSED, str(_("Weekly limit of messages reached.")))
+        return _finish(
+            row, Status.SUPPRESSED, str(_("Weekly limit of messages reached (news and campaigns)."))
+        )
+    if row.kind in MERGEABLE_KINDS:
+        row = _merge_siblings(row, clinic, now)
 
     try:
         provider_id = _send(row, clinic)
@@ -720,13 +743,65 @@ def _back_to_scheduled(row: Notification, at: datetime, reason: str, *, now: dat
 
 
 def _over_weekly_cap(row: Notification, now: datetime) -> bool:
+    """Whether the client already had NOTIFICATIONS_WEEKLY_CAP messages in 7 days. Every message
+    counts towards the pressure a client feels; only news and campaigns are dropped for it."""
     sent = Notification.objects.filter(
         client_id=row.client_id,
-        kind__in=CAPPED_KINDS,
         status__in=(Status.SENT, Status.DELIVERED),
         sent_at__gte=now - timedelta(days=7),
     ).count()
     return sent >= settings.NOTIFICATIONS_WEEKLY_CAP
+
+
+def _merge_siblings(row: Notification, clinic: Clinic, now: datetime) -> Notification:
+    """Take into `row` (claimed, *sending*) the other notices of its kind to the same client on
+    the same channel that are due within MERGE_WINDOW, and reword it for all of them.
+
+    Each sibling is taken with a conditional UPDATE (scheduled → merged), so a sibling another
+    worker claimed meanwhile is sent on its own, never twice. A sibling whose subject no longer
+    holds (a message read since) is left to its own task, which cancels it."""
+    candidates = Notification.objects.filter(
+        client_id=row.client_id,
+        channel=row.channel,
+        kind=row.kind,
+        status=Status.SCHEDULED,
+        scheduled_at__lte=now + MERGE_WINDOW,
+    ).exclude(pk=row.pk)
+    merged = []
+    for sibling in candidates.only("pk", "subject_type", "subject_id", "subject_version"):
+        if sibling.subject_type and not subject_still_valid(
+            sibling.subject_type, sibling.subject_id, sibling.subject_version
+        ):
+            continue
+        reason = str(_("Sent together with message #%(pk)d.") % {"pk": row.pk})
+        with transaction.atomic():
+            if Notification.objects.filter(pk=sibling.pk, status=Status.SCHEDULED).update(
+                status=Status.MERGED, reason=reason[:300]
+            ):
+                _event(sibling, Status.MERGED, reason)
+                merged.append(sibling.pk)
+    if not merged:
+        return row
+    count = len(merged) + 1
+    context = {
+        "first_name": row.client.first_name,
+        "clinic": clinic.name,
+        "sender": sms_sender(clinic),
+        "base_url": base_url(),
+        "count": count,
+    }
+    subject, body = render(row.kind, row.channel, row.language, context)
+    fields: dict[str, object] = {"subject": subject[:200], "body": body}
+    if row.channel == Channel.EMAIL:
+        fields["html"] = render_html(body, language=row.language, clinic=clinic)
+    else:
+        fields["segments"] = count_segments(body).segments
+    Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(**fields)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    detail = str(_("%(count)d notices in one message.") % {"count": count})
+    _event(row, Status.SENDING, detail)
+    return row
 
 
 def _send(row: Notification, clinic: Clinic) -> str:
@@ -1000,8 +1075,7 @@ def unsubscribe_url(client: Client) -> str:
         {"c": client.pk},
         expires_at=timezone.now() + UNSUBSCRIBE_VALIDITY,
     )
-    path = reverse("notifications:unsubscribe", args=[token])
-    return settings.ACCUEIL_BASE_URL.rstrip("/") + path
+    return absolute(reverse("notifications:unsubscribe", args=[token]))
 
 
 def unsubscribe(*, client: Client) -> bool:

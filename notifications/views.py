@@ -253,13 +253,22 @@ SAMPLE = {
     "claim_url": "https://clinic.example/w/Ab3dE5fG7h/",
     "base_url": "https://clinic.example/",
     "by_clinic": True,
+    "count": 1,
 }
 
 
 def _preview(body: str, clinic: Clinic) -> dict[str, object]:
     """The template rendered with sample values, as a text message, and its parts."""
     sender = services.sms_sender(clinic)
-    context = sms_context(dict(SAMPLE, clinic=clinic.name, sender=sender))
+    # Sample links on the portal's own address, as real messages have them (a long base URL
+    # makes longer texts: the preview counts its parts honestly).
+    base = services.base_url()
+    links = {
+        key: value.replace("https://clinic.example/", base)
+        for key, value in SAMPLE.items()
+        if isinstance(value, str) and value.startswith("https://clinic.example/")
+    }
+    context = sms_context(dict(SAMPLE, **links, clinic=clinic.name, sender=sender))
     try:
         text = with_sender(" ".join(render_string(body, context).split()), sender)
     except Exception:  # a half-typed tag: show the raw text's count meanwhile

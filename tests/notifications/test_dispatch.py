@@ -203,7 +203,8 @@ def provider(settings) -> Iterator[Provider]:
 def test_it_posts_to_the_provider_with_key_and_credentials(camille, provider, plan, run_tasks):
     provider.answers.append((200, {"id": "prov-1"}, 0))
     plan(services.document_available, client_ids=[camille.pk], document_id=5)
-    run_tasks()
+    with time_machine.travel(NOW + services.MERGE_WINDOW, tick=False):
+        run_tasks()
     row = Notification.objects.get(channel=Channel.SMS)
     assert (row.status, row.provider_id) == (Status.SENT, "prov-1")
     request = provider.requests[0]

@@ -104,7 +104,7 @@ def test_it_holds_a_saturday_evening_text_over_sunday(camille, plan):
     assert sms.status == Status.SCHEDULED  # deferred, not dropped
 
 
-@time_machine.travel(datetime(2026, 11, 24, 18, 59, tzinfo=UTC), tick=False)  # 19:59 Paris
+@time_machine.travel(datetime(2026, 11, 24, 18, 50, tzinfo=UTC), tick=False)  # 19:50 Paris
 def test_it_defers_at_dispatch_a_text_whose_worker_ran_late_into_quiet_hours(
     camille, plan, run_tasks, sms_outbox
 ):
@@ -201,30 +201,10 @@ def test_it_holds_a_text_planned_in_the_spring_change_night_until_monday_in_summ
     assert sms.scheduled_at == datetime(2026, 3, 30, 6, 30, tzinfo=UTC)  # Monday 08:30 CEST
 
 
-# --- Weekly cap ----------------------------------------------------------------------------------
+# --- Consent and lead times ----------------------------------------------------------------------
 
 
-@time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False)
-def test_it_holds_back_non_urgent_messages_beyond_the_weekly_cap(
-    camille, plan, run_tasks, mail_outbox, settings
-):
-    settings.NOTIFICATIONS_WEEKLY_CAP = 2
-    for document_id in (1, 2, 3):
-        plan(services.document_available, client_ids=[camille.pk], document_id=document_id)
-        run_tasks()
-    assert len(mail_outbox) == 2
-    third = Notification.objects.get(subject_id=3)
-    assert third.status == Status.SUPPRESSED
-    assert third.reason == "Weekly limit of messages reached."
-    # Appointment messages answer the client's own booking: never capped.
-    plan(services.appointment_booked, make_notice(camille, datetime(2026, 12, 4, 9, 0, tzinfo=UTC)))
-    run_tasks()
-    assert len(mail_outbox) == 3
-    # A week later the count starts again.
-    with time_machine.travel(datetime(2026, 12, 2, 9, 0, tzinfo=UTC), tick=False):
-        plan(services.document_available, client_ids=[camille.pk], document_id=4)
-        run_tasks()
-    assert Notification.objects.get(subject_id=4).status == Status.SENT
+# The weekly cap and merging: test_weekly_cap.py.
 
 
 @time_machine.travel(datetime(2026, 11, 24, 9, 0, tzinfo=UTC), tick=False)
