@@ -195,3 +195,24 @@ class ServiceForm(forms.ModelForm):
         if value < 5:
             raise forms.ValidationError(_("At least 5 minutes."))
         return value
+
+
+# --- staff: closures and time off entered by the team (issue #18) -------------------------------
+
+
+class TimeOffEntryForm(TimeOffForm):
+    """Time off for one of ``practitioners`` (a vet: only themselves)."""
+
+    def __init__(self, *args, practitioners=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if practitioners is not None:
+            self.fields["practitioner"].queryset = practitioners
+            if len(practitioners) == 1:
+                self.fields["practitioner"].empty_label = None
+
+
+class TeamRulesForm(RulesForm):
+    """The booking rules, with who besides the manager may enter absences."""
+
+    class Meta(RulesForm.Meta):
+        fields = [*RulesForm.Meta.fields, "team_enters_time_off", "reception_enters_closures"]

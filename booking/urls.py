@@ -20,6 +20,7 @@ urlpatterns = [
     path("staff/appointments/<int:pk>/outcome/", views.staff_outcome, name="staff_outcome"),
     path("staff/appointments/<int:pk>/move/", views.staff_move, name="staff_move"),
     path("staff/hours/", views.hours, name="hours"),
+    path("staff/absences/<str:kind>/<int:pk>/", views.absence, name="absence"),
     path("staff/rules/", views.rules, name="rules"),
     path("staff/services/", views.services_page, name="services"),
     path("staff/services/<int:pk>/", views.services_page, name="service_edit"),

@@ -16,10 +16,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking import availability as engine
-from booking import services
+from booking import closures, services
 from booking import slots as slot_reader
 from booking.forms import (
     CancelForm,
@@ -29,9 +30,10 @@ from booking.forms import (
     ExtraOpeningForm,
     MoveForm,
     OutcomeForm,
-    RulesForm,
     ServiceForm,
     StaffCancelForm,
+    TeamRulesForm,
+    TimeOffEntryForm,
     TimeOffForm,
     WeeklyHoursForm,
 )
@@ -684,8 +686,13 @@ def agenda(request: HttpRequest) -> HttpResponse:
     if not request.GET.get("cancelled"):
         appointments = appointments.active()
     by_day: dict[date, list[Appointment]] = {d: [] for d in days}
+    absences = closures.absences_by_day(days, tz, practitioner=selected)
     for appointment in appointments:
-        by_day.setdefault(appointment.starts_at.astimezone(tz).date(), []).append(appointment)
+        local_day = appointment.starts_at.astimezone(tz).date()
+        off = absences.get(local_day)
+        # Still booked inside a closure or the vet's time off: staff must move or cancel it.
+        appointment.to_move = bool(off) and off.covers(appointment, tz)
+        by_day.setdefault(local_day, []).append(appointment)
     step = timedelta(days=7 if view == "week" else 1)
     params = {"view": view}
     if selected is not None:
@@ -695,7 +702,8 @@ def agenda(request: HttpRequest) -> HttpResponse:
         "view": view,
         "day": day,
         "today": today,
-        "days": [(d, by_day.get(d, [])) for d in days],
+        "days": [(d, by_day.get(d, []), absences[d]) for d in days],
+        "may_enter_absences": _may_enter_absences(request.user),
         "practitioners": practitioners,
         "selected": selected,
         "prev_url": f"{base}?{urlencode({**params, 'day': (day - step).isoformat()})}",
@@ -708,19 +716,38 @@ def agenda(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@staff_required
-@require_GET
-def staff_appointment(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = appointment_for_staff(pk)
+def _may_enter_absences(user) -> bool:
+    """Whether the agenda links to the hours page (no query: the page itself checks)."""
+    if user.role == "manager":
+        return True
+    rules = BookingRules.current()
+    if user.role == "reception":
+        return rules.team_enters_time_off or rules.reception_enters_closures
+    return user.role == "vet" and rules.team_enters_time_off
+
+
+def _appointment_page(
+    request: HttpRequest, appointment: Appointment, *, cancel_form=None, status: int = 200
+) -> HttpResponse:
+    tz = Clinic.current().tz
+    today = timezone.now().astimezone(tz).date()
     return render(
         request,
         "booking/staff/appointment.html",
         {
             "appointment": appointment,
-            "cancel_form": StaffCancelForm(),
+            "cancel_form": cancel_form or StaffCancelForm(),
             "outcome_form": OutcomeForm(),
+            "markable": appointment.starts_at.astimezone(tz).date() <= today,
         },
+        status=status,
     )
+
+
+@staff_required
+@require_GET
+def staff_appointment(request: HttpRequest, pk: int) -> HttpResponse:
+    return _appointment_page(request, appointment_for_staff(pk))
 
 
 @staff_required
@@ -741,35 +768,43 @@ def staff_cancel(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("The appointment is cancelled; the client is told."))
         return redirect("booking:staff_appointment", pk=pk)
-    return render(
-        request,
-        "booking/staff/appointment.html",
-        {"appointment": appointment, "cancel_form": form, "outcome_form": OutcomeForm()},
-        status=400,
-    )
+    return _appointment_page(request, appointment, cancel_form=form, status=400)
 
 
 @staff_required
 @require_POST
 def staff_outcome(request: HttpRequest, pk: int) -> HttpResponse:
+    """Attended / no-show from the appointment's day on, once; "booked" undoes a mark."""
     appointment = appointment_for_staff(pk)
     form = OutcomeForm(request.POST)
     if not form.is_valid():
         raise Http404
-    try:
-        appointment = services.mark_outcome(
-            appointment, status=form.cleaned_data["status"], by_user=request.user
-        )
-    except services.BookingError as error:
-        messages.error(request, str(error))
+    wanted = form.cleaned_data["status"]
+    error = ""
+    if wanted != Appointment.Status.BOOKED and appointment.status != Appointment.Status.BOOKED:
+        # The buttons are not offered on a marked row: a post like this is stale or tampered.
+        error = _("This appointment is already marked “%(outcome)s”: undo it first.") % {
+            "outcome": appointment.get_status_display()
+        }
+    else:
+        try:
+            appointment = services.mark_outcome(appointment, status=wanted, by_user=request.user)
+        except services.BookingError as refused:
+            error = str(refused)
     if request.htmx:
         tz = Clinic.current().tz
+        day = appointment.starts_at.astimezone(tz).date()
+        off = closures.absences_by_day([day], tz)[day]
+        appointment.to_move = bool(off) and off.covers(appointment, tz)
         context = {
             "appointment": appointment,
-            "d": appointment.starts_at.astimezone(tz).date(),
+            "d": day,
             "today": timezone.now().astimezone(tz).date(),
+            "outcome_error": error,
         }
         return render(request, "booking/staff/agenda.html#row", context)
+    if error:
+        messages.error(request, error)
     return redirect("booking:staff_appointment", pk=pk)
 
 
@@ -1013,47 +1048,175 @@ _HOUR_FORMS = {
 }
 
 
-@manager_required
+_ABSENCES = {"closure": Closure, "timeoff": TimeOff}
+
+
+def _hour_forms(rights: closures.Rights, data=None, only: str | None = None) -> dict:
+    """The forms this person may use, unbound (or ``only`` one bound to ``data``)."""
+    forms: dict = {}
+    for name, (form_class, _model) in _HOUR_FORMS.items():
+        if name in ("weekly", "extra") and not rights.hours:
+            continue
+        if name == "closure" and not rights.closures:
+            continue
+        if name == "timeoff" and not rights.time_off_for:
+            continue
+        bound = data if name == only else None
+        if name == "timeoff":
+            allowed = Practitioner.objects.filter(pk__in=rights.time_off_for)
+            forms[name] = TimeOffEntryForm(bound, prefix=name, practitioners=allowed)
+        else:
+            forms[name] = form_class(bound, prefix=name)
+    return forms
+
+
+def _absences_denied(request: HttpRequest, *, what: str = "") -> HttpResponse:
+    """403 with who to ask: the manager decides on the booking rules page."""
+    return render(request, "booking/staff/absences_denied.html", {"what": what}, status=403)
+
+
+@staff_required
 @require_http_methods(["GET", "POST"])
 def hours(request: HttpRequest) -> HttpResponse:
-    """Weekly hours per practitioner, extra openings, closures and time off on one page."""
+    """Weekly hours per practitioner, extra openings, closures and time off on one page.
+
+    The manager sees it all; reception and vets see the closures and time off the booking
+    rules let them enter (vets: their own time off). A closure or time off over booked
+    appointments is not saved before staff have seen them listed and chosen what to do.
+    """
+    rules = BookingRules.current()
+    rights = closures.rights_of(request.user, rules)
     kind = request.POST.get("kind", "")
-    forms = {name: form_class(prefix=name) for name, (form_class, _m) in _HOUR_FORMS.items()}
+    if not rights.any:
+        return _absences_denied(request, what=kind if kind in _HOUR_FORMS else "")
+    forms = _hour_forms(rights)
     if request.method == "POST":
         if kind not in _HOUR_FORMS:
             raise Http404
-        form_class, model = _HOUR_FORMS[kind]
+        if kind not in forms:
+            return _absences_denied(request, what=kind)
+        _form_class, model = _HOUR_FORMS[kind]
         if "delete" in request.POST:
             raw = request.POST.get("delete", "")
-            deleted, _n = model.objects.filter(pk=int(raw) if raw.isdigit() else 0).delete()
-            if not deleted:
+            found = model.objects.filter(pk=int(raw) if raw.isdigit() else 0).first()
+            if found is None:
                 raise Http404
+            if kind in _ABSENCES and not rights.may_edit(found):
+                return _absences_denied(request, what=kind)
+            found.delete()
             slot_reader.invalidate()
             messages.success(request, _("Removed."))
             return redirect("booking:hours")
-        form = form_class(request.POST, prefix=kind)
+        form = _hour_forms(rights, request.POST, only=kind)[kind]
         if form.is_valid():
+            if kind in _ABSENCES:
+                return _enter_absence(request, form, kind)
             form.save()
             slot_reader.invalidate()
             messages.success(request, _("Saved."))
             return redirect("booking:hours")
         forms[kind] = form
-    practitioners = Practitioner.objects.active().prefetch_related("weekly_hours")
+    practitioners = (
+        Practitioner.objects.active().prefetch_related("weekly_hours") if rights.hours else []
+    )
     tz = Clinic.current().tz
     today = timezone.now().astimezone(tz).date()
+    time_off = TimeOff.objects.filter(end__gte=timezone.now()).select_related("practitioner")
+    if not rights.hours:
+        time_off = time_off.filter(practitioner_id__in=rights.time_off_for)
     return render(
         request,
         "booking/staff/hours.html",
         {
             "forms": forms,
+            "rights": rights,
             "practitioners": practitioners,
             "closures": Closure.objects.filter(end__gte=today),
-            "extras": ExtraOpening.objects.filter(date__gte=today).select_related("practitioner"),
-            "time_off": TimeOff.objects.filter(end__gte=timezone.now()).select_related(
-                "practitioner"
-            ),
+            "extras": ExtraOpening.objects.filter(date__gte=today).select_related("practitioner")
+            if rights.hours
+            else [],
+            "time_off": time_off,
         },
         status=400 if request.method == "POST" else 200,
+    )
+
+
+def _enter_absence(request: HttpRequest, form, kind: str) -> HttpResponse:
+    """Save a valid closure or time off, after listing the booked appointments it covers.
+
+    First post: when appointments are affected nothing is saved; the confirm step lists them
+    (client, animal, time) with a link to move each. Second post (``then``): save, and cancel
+    the listed ones when asked ("keep" leaves them booked, flagged "to move" in the agenda).
+    """
+    absence = form.save(commit=False)
+    listed = list(closures.affected(absence))
+    then = request.POST.get("then", "")
+    if listed and then not in ("cancel", "keep"):
+        return render(
+            request,
+            "booking/staff/absence_confirm.html",
+            {
+                "form": form,
+                "kind": kind,
+                "absence": absence,
+                "appointments": listed,
+                "reason": closures.default_reason(absence),
+            },
+        )
+    ids = request.POST.getlist("appointment") if then == "cancel" else []
+    entered = closures.enter(
+        absence, cancel_ids=[int(i) for i in ids if i.isdigit()], by_user=request.user
+    )
+    if entered.cancelled:
+        messages.success(
+            request,
+            ngettext(
+                "Saved. %(count)d appointment is cancelled; the client is told.",
+                "Saved. %(count)d appointments are cancelled; the clients are told.",
+                len(entered.cancelled),
+            )
+            % {"count": len(entered.cancelled)},
+        )
+    else:
+        messages.success(request, _("Saved."))
+    if entered.still_booked:
+        return redirect("booking:absence", kind=kind, pk=absence.pk)
+    return redirect("booking:hours")
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def absence(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """A saved closure or time off and the appointments still booked inside it: move each
+    (the staff move page) or cancel them all, the clients told."""
+    model = _ABSENCES.get(kind)
+    found = model.objects.filter(pk=pk).first() if model is not None else None
+    if found is None:
+        raise Http404
+    if not closures.rights_of(request.user).may_edit(found):
+        return _absences_denied(request, what=kind)
+    if request.method == "POST":
+        ids = [int(i) for i in request.POST.getlist("appointment") if i.isdigit()]
+        done = closures.cancel_affected(found, by_user=request.user, ids=ids)
+        messages.success(
+            request,
+            ngettext(
+                "%(count)d appointment is cancelled; the client is told.",
+                "%(count)d appointments are cancelled; the clients are told.",
+                len(done),
+            )
+            % {"count": len(done)},
+        )
+        return redirect("booking:absence", kind=kind, pk=pk)
+    return render(
+        request,
+        "booking/staff/absence.html",
+        {
+            "absence": found,
+            "kind": kind,
+            "appointments": list(closures.affected(found)),
+            "reason": closures.default_reason(found),
+        },
     )
 
 
@@ -1062,7 +1225,7 @@ def hours(request: HttpRequest) -> HttpResponse:
 def rules(request: HttpRequest) -> HttpResponse:
     current = BookingRules.current()
     current = BookingRules.objects.get(pk=current.pk)
-    form = RulesForm(request.POST or None, instance=current)
+    form = TeamRulesForm(request.POST or None, instance=current)
     if request.method == "POST" and form.is_valid():
         form.save()
         slot_reader.invalidate()

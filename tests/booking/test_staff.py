@@ -227,7 +227,8 @@ def test_a_manager_edits_hours_and_closures_and_bad_input_shows_errors(as_manage
 
 
 def test_only_managers_edit_hours_and_rules(as_reception, as_manager, rules):
-    assert as_reception.get(reverse("booking:hours")).status_code == 403
+    # Reception may see the page for closures and time off (test_staff_rights.py), not hours.
+    assert b"Add weekly hours" not in as_reception.get(reverse("booking:hours")).content
     assert as_reception.post(reverse("booking:rules"), {}).status_code == 403
     response = as_manager.post(
         reverse("booking:rules"),
@@ -313,3 +314,101 @@ def test_a_manager_edits_services_and_others_cannot(as_manager, as_reception, si
     assert list(dental.practitioners.all()) == [dubois]
     assert dental.buffer_minutes == 15
     assert as_manager.get(reverse("booking:service_edit", args=[9999])).status_code == 404
+
+
+# --- "Marquer venu/absent": from the appointment's day on, once, with an undo ----------------
+
+
+def outcome_buttons(html: str) -> set[str]:
+    return {v for v in ("attended", "no_show", "booked") if f'name="status" value="{v}"' in html}
+
+
+def test_outcome_buttons_are_offered_only_from_the_appointments_day_in_the_clinics_zone(
+    reception, booked
+):
+    page = reverse("booking:staff_appointment", args=[booked.pk])
+    agenda = reverse("booking:agenda")
+    # The evening before, 23:30 Paris: not yet.
+    with time_machine.travel(at(DAY - timedelta(days=1), 23, 30), tick=False):
+        http = factories.verified_http_client(reception)
+        assert outcome_buttons(http.get(page).content.decode()) == set()
+        assert outcome_buttons(http.get(agenda, {"day": DAY.isoformat()}).content.decode()) == set()
+    # 00:30 Paris on the day (still the day before in UTC): the buttons are offered.
+    with time_machine.travel(at(DAY, 0, 30), tick=False):
+        http = factories.verified_http_client(reception)
+        assert outcome_buttons(http.get(page).content.decode()) == {"attended", "no_show"}
+        assert outcome_buttons(http.get(agenda).content.decode()) == {"attended", "no_show"}
+
+
+def test_a_marked_row_shows_its_outcome_and_an_undo_not_both_buttons(reception, booked):
+    booked.status = Appointment.Status.ATTENDED
+    booked.save(update_fields=["status"])
+    with time_machine.travel(at(DAY, 11), tick=False):
+        http = factories.verified_http_client(reception)
+        row = http.get(reverse("booking:agenda")).content.decode()
+        page = http.get(reverse("booking:staff_appointment", args=[booked.pk])).content.decode()
+        undone = http.post(
+            reverse("booking:staff_outcome", args=[booked.pk]),
+            {"status": "booked"},
+            headers={"HX-Request": "true"},
+        ).content.decode()
+    assert outcome_buttons(row) == {"booked"}
+    assert outcome_buttons(page) == {"booked"}
+    assert "Attended" in row
+    booked.refresh_from_db()
+    assert booked.status == "booked"
+    assert outcome_buttons(undone) == {"attended", "no_show"}
+
+
+def test_a_tampered_outcome_post_is_refused_with_a_clear_message(reception, booked):
+    url = reverse("booking:staff_outcome", args=[booked.pk])
+    http = factories.verified_http_client(reception)
+    early = http.post(url, {"status": "attended"}, headers={"HX-Request": "true"})
+    assert "An appointment can be marked only from its day on." in early.content.decode()
+    booked.refresh_from_db()
+    assert booked.status == "booked"
+    with time_machine.travel(at(DAY, 11), tick=False):
+        http = factories.verified_http_client(reception)
+        http.post(url, {"status": "attended"})
+        twice = http.post(url, {"status": "no_show"}, headers={"HX-Request": "true"})
+        again = http.post(url, {"status": "no_show"}, follow=True)
+    booked.refresh_from_db()
+    assert booked.status == "attended"
+    assert "already marked “Attended”: undo it first." in twice.content.decode()
+    assert "already marked “Attended”: undo it first." in again.content.decode()
+
+
+# --- the appointment page links to the animal's record and to writing the report -------------
+
+
+def test_the_appointment_page_links_to_the_record_and_the_report(as_vet, booked, filou):
+    html = as_vet.get(reverse("booking:staff_appointment", args=[booked.pk])).content.decode()
+    record = reverse("records:staff_patient", args=[filou.pk])
+    assert f'href="{record}"' in html
+    assert f'href="{record}#write-box"' in html
+    assert "Filou&#x27;s record" in html or "Filou's record" in html
+    assert "Write the report" in html
+    record_page = as_vet.get(record)
+    assert record_page.status_code == 200
+    assert 'id="write-box"' in record_page.content.decode()
+
+
+# --- French: "lundi 1er juin", "du … au …" ----------------------------------------------------
+
+
+def test_the_staff_pages_write_dates_the_french_way(as_manager, booked, dubois):
+    from booking.models import TimeOff
+
+    TimeOff.objects.create(
+        practitioner=dubois, start=at(DAY, 14), end=at(DAY + timedelta(days=1), 12)
+    )
+    as_manager.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    headers = {"accept-language": "fr"}
+    agenda = as_manager.get(
+        reverse("booking:agenda"), {"day": DAY.isoformat()}, headers=headers
+    ).content.decode()
+    assert "<h2>Lundi 1er juin 2026" in agenda
+    assert "du lundi 1er juin 2026 14:00 au mardi 2 juin 2026 12:00" in agenda
+    hours = as_manager.get(reverse("booking:hours"), headers=headers).content.decode()
+    assert "du lundi 1er juin 2026 14:00 au mardi 2 juin 2026 12:00" in hours
+    assert "→" not in hours
