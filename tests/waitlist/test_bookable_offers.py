@@ -36,7 +36,7 @@ def waiting(consultation, waiters):
 
 @pytest.fixture
 def phone_hours(dubois):
-    """Dr Dubois also takes appointments 12:00–14:00, by phone only."""
+    """Dr Dubois also takes appointments 12:00-14:00, by phone only."""
     return WeeklyHours.objects.create(
         practitioner=dubois, weekday=DAY.weekday(), start=time(12), end=time(14), online=False
     )
@@ -70,7 +70,7 @@ def test_an_off_grid_cancellation_is_offered_at_a_start_booking_accepts(
 
     release = Release.objects.get()
     assert release.status == Release.Status.OPEN
-    # 09:20–09:50 contains 09:30 on the 15-minute grid, and a 30-minute consultation fits.
+    # 09:20-09:50 contains 09:30 on the 15-minute grid, and a 30-minute consultation fits.
     assert release.starts_at == at(9, 30)
     assert notify.offer.call_args_list[0].kwargs["slot_starts_at"] == at(9, 30)
     appointment = _claim_all(release)
