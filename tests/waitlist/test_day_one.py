@@ -71,6 +71,7 @@ def test_the_clients_menu_leads_to_their_waitlist(now, client_user, filou, consu
     listing = french.get("/waitlist/").content.decode()
     assert "<h1>Ma liste d'attente</h1>" in listing
     assert "<strong>Filou</strong>" in listing
+    assert "1er juin" in listing  # the entry's window, as French writes the first of a month
 
 
 def test_staff_have_their_waitlist_link_not_the_clients(now, as_reception):
