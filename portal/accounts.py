@@ -1,11 +1,17 @@
 """allauth glue: sign-up creates or links the client record, invitations set the role."""
 
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
 from allauth.account.adapter import DefaultAccountAdapter
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.models import Client, Invitation, Role, User
+from portal.lib.mail import absolute_url, base_url, clinic_sender, email_context, html_version
+from portal.models import Client, Clinic, Invitation, Role, User
 
 INVITATION_SESSION_KEY = "accueil_invitation"
 
@@ -20,7 +26,48 @@ def pending_invitation(request: HttpRequest) -> Invitation | None:
     return invitation
 
 
+@dataclass(frozen=True)
+class ClinicSite:
+    """What allauth's e-mail templates call `current_site`: the clinic, reached at the base URL.
+
+    Without django.contrib.sites allauth names the site after the request's host, and the
+    e-mails said "127.0.0.1:8101" where the clinic's name belongs."""
+
+    name: str
+    domain: str
+
+    @classmethod
+    def of(cls, clinic: Clinic) -> "ClinicSite":
+        return cls(name=clinic.name, domain=urlsplit(base_url()).netloc)
+
+
 class AccountAdapter(DefaultAccountAdapter):
+    def get_from_email(self) -> str:
+        return clinic_sender(Clinic.current())
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Sign-up, password and account e-mails: signed by the clinic, links on the base URL
+        (allauth builds them from the request, which may be an inside address)."""
+        clinic = Clinic.current()
+        context = {**context, **email_context(clinic), "current_site": ClinicSite.of(clinic)}
+        for key, value in list(context.items()):
+            if key.endswith("_url") and key != "clinic_logo_url" and isinstance(value, str):
+                context[key] = absolute_url(value) if value else value
+        super().send_mail(template_prefix, email, context)
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        """allauth's plain text, plus an HTML twin with the clinic's logo and name."""
+        message = super().render_mail(template_prefix, email, context, headers)
+        if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
+            message.attach_alternative(html_version(message.body), "text/html")
+        return message
+
     def save_user(self, request: HttpRequest, user: User, form, commit: bool = True) -> User:
         """Sign-up: the role comes from the invitation, never from the form.
 

@@ -1,7 +1,6 @@
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.mail import send_mail
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -32,6 +31,7 @@ from portal.forms import (
     OTPTokenForm,
     StaffInvitationForm,
 )
+from portal.lib.mail import absolute_url, email_context, send_clinic_email
 from portal.models import STAFF_ROLES, Client, Clinic, Invitation, Role, User
 
 
@@ -96,17 +96,18 @@ def _send_invitation(
     invitation, token = Invitation.issue(
         email=email, role=role, invited_by=request.user, client=client
     )
+    clinic = Clinic.current()
     context = {
-        "clinic": Clinic.current(),
-        "url": request.build_absolute_uri(reverse("portal:invitation", args=[token])),
+        **email_context(clinic),
+        "url": absolute_url(reverse("portal:invitation", args=[token])),
         "invitation": invitation,
         "days": Invitation.VALIDITY.days,
     }
-    send_mail(
-        subject=_("Your invitation to %(clinic)s") % {"clinic": context["clinic"].name},
-        message=render_to_string("portal/email/invitation.txt", context, request=request),
-        from_email=None,
-        recipient_list=[email],
+    send_clinic_email(
+        subject=_("Your invitation to %(clinic)s") % {"clinic": clinic.name},
+        text=render_to_string("portal/email/invitation.txt", context, request=request),
+        to=[email],
+        clinic=clinic,
     )
     return invitation
 

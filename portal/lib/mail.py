@@ -8,7 +8,9 @@ logo from its public URL. Sign-up e-mails (allauth), invitations and notificatio
     from portal.lib.mail import absolute_url, clinic_sender, email_context
 
     EmailMultiAlternatives(subject, text, clinic_sender(clinic), [to])
-    render_to_string("portal/email/layout.html", {**email_context(clinic), "body": text})
+    message.attach_alternative(html_version(text, clinic), "text/html")
+
+or simply `send_clinic_email(subject=..., text=..., to=[...])`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 if TYPE_CHECKING:
@@ -98,3 +102,31 @@ def email_context(clinic: Clinic | None = None) -> dict[str, object]:
         "clinic_logo_url": logo_url(clinic),
         "portal_url": base_url() + "/",
     }
+
+
+def html_version(text: str, clinic: Clinic | None = None, *, signed: bool = True) -> str:
+    """The HTML part of a plain-text e-mail: the clinic's logo and name above the same text,
+    links made clickable. `signed`: the text already ends with the clinic's signature, so the
+    layout adds no footer of its own."""
+    context = {**email_context(clinic), "body": text, "body_signed": signed}
+    return render_to_string("portal/email/layout.html", context)
+
+
+def send_clinic_email(
+    *,
+    subject: str,
+    text: str,
+    to: list[str],
+    clinic: Clinic | None = None,
+    headers: dict[str, str] | None = None,
+) -> None:
+    """Send a plain-text e-mail from the clinic, with its HTML twin (logo and name)."""
+    if clinic is None:
+        from portal.models import Clinic
+
+        clinic = Clinic.current()
+    message = EmailMultiAlternatives(
+        subject=subject, body=text, from_email=clinic_sender(clinic), to=to, headers=headers
+    )
+    message.attach_alternative(html_version(text, clinic), "text/html")
+    message.send()

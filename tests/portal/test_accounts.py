@@ -3,11 +3,15 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
 from portal.models import Client, Role, User
 from tests import factories
+
+# Links in e-mails start with the public base URL, not the host of the request that sent them.
+BASE = re.escape(settings.ACCUEIL_BASE_URL.rstrip("/"))
 
 SIGNUP = {
     "first_name": "Margaux",
@@ -20,7 +24,7 @@ SIGNUP = {
 
 
 def _confirmation_link(message) -> str:
-    return re.search(r"http://testserver(/accounts/confirm-email/\S+)", message.body).group(1)
+    return re.search(BASE + r"(/accounts/confirm-email/\S+)", message.body).group(1)
 
 
 @pytest.mark.django_db
@@ -133,7 +137,7 @@ def test_it_rate_limits_repeated_failed_logins(client, client_user):
 @pytest.mark.django_db
 def test_it_resets_a_forgotten_password_by_email(client, client_user):
     client.post("/accounts/password/reset/", {"email": client_user.email})
-    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+)", mail.outbox[0].body)
+    link = re.search(BASE + r"(/accounts/password/reset/key/\S+)", mail.outbox[0].body)
 
     form = client.get(link.group(1), follow=True)
     response = client.post(

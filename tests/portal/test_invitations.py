@@ -3,15 +3,19 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.utils import timezone
 
 from portal.models import Client, Invitation, Role, User
 from tests import factories
 
+# Links in e-mails start with the public base URL, not the host of the request that sent them.
+BASE = re.escape(settings.ACCUEIL_BASE_URL.rstrip("/"))
+
 
 def _invitation_path(message) -> str:
-    return re.search(r"http://testserver(/invitation/\S+/)", message.body).group(1)
+    return re.search(BASE + r"(/invitation/\S+/)", message.body).group(1)
 
 
 def _accept(http, path: str, **overrides) -> object:
