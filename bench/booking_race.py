@@ -4,7 +4,11 @@ Used by the test suite (SQLite needs a file database for real concurrency: the t
 shared in-memory database has table locks that no production deployment has) and by
 bench/booking.py for the contention figures. Prints one JSON line.
 
-    python bench/booking_race.py --callers 50 --rounds 20 [--partial]
+    python bench/booking_race.py --callers 50 --rounds 20 [--partial] [--same-patient]
+
+--same-patient: every caller is a guardian of ONE animal and names a different vet, so no
+practitioner is contended: only the per-patient rule (exclusion constraint on PostgreSQL,
+re-check under BEGIN IMMEDIATE on SQLite) stops the animal being booked twice at once.
 
 Without DATABASE_URL it makes a temporary SQLite file (WAL, BEGIN IMMEDIATE, like production);
 with DATABASE_URL it uses that database, which must be empty or disposable.
@@ -46,15 +50,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--partial", action="store_true", help="starts 15 minutes apart")
     parser.add_argument(
+        "--same-patient", action="store_true", help="one animal, one vet per caller"
+    )
+    parser.add_argument(
         "--no-migrate", action="store_true", help="the database is already migrated"
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="accueil-race-") as var_dir:
         setup(var_dir, migrate=not args.no_migrate)
-        print(json.dumps(run(args.callers, args.rounds, partial=args.partial)))
+        print(
+            json.dumps(
+                run(
+                    args.callers,
+                    args.rounds,
+                    partial=args.partial,
+                    same_patient=args.same_patient,
+                )
+            )
+        )
 
 
-def run(callers: int, rounds: int, *, partial: bool = False) -> dict:
+def run(callers: int, rounds: int, *, partial: bool = False, same_patient: bool = False) -> dict:
     from datetime import time as wall
 
     from django.db import connection, connections
@@ -76,24 +92,30 @@ def run(callers: int, rounds: int, *, partial: bool = False) -> dict:
     old_max = rules.max_upcoming
     rules.max_upcoming = 1000
     rules.save()
-    vet = Practitioner.objects.create(site=site, name="Dr Race")
-    for day in range(7):
-        WeeklyHours.objects.create(
-            practitioner=vet, weekday=day, start=wall(0), end=wall(23, 59), online=True
-        )
+    vets = [
+        Practitioner.objects.create(site=site, name=f"Dr Race {index}")
+        for index in range(callers if same_patient else 1)
+    ]
+    vet = vets[0]
+    WeeklyHours.objects.bulk_create(
+        WeeklyHours(practitioner=v, weekday=day, start=wall(0), end=wall(23, 59), online=True)
+        for v in vets
+        for day in range(7)
+    )
     service = Service.objects.create(
         site=site, slug=f"race-{time.time_ns()}", name="Race", duration_minutes=30
     )
-    service.practitioners.set([vet])
+    service.practitioners.set(vets)
     people = []
+    shared = Patient.objects.create(name="Shared", species="dog") if same_patient else None
     for index in range(callers):
         client = Client.objects.create(first_name="C", last_name=str(index))
-        patient = Patient.objects.create(name=f"Pet{index}", species="dog")
+        patient = shared or Patient.objects.create(name=f"Pet{index}", species="dog")
         Guardianship.objects.create(client=client, patient=patient)
         people.append((client, patient))
     now = datetime.now(UTC)
     first_day = (now + timedelta(days=2)).date()
-    booked = taken = errors = 0
+    booked = taken = patient_busy = errors = 0
     error_samples: list[str] = []
     started = time.perf_counter()
     for round_number in range(rounds):
@@ -119,6 +141,7 @@ def run(callers: int, rounds: int, *, partial: bool = False) -> dict:
                     patient=patient,
                     service=service,
                     starts_at=start,
+                    practitioner=vets[index] if same_patient else None,
                     booked_by=None,
                     now=now,
                 )
@@ -135,6 +158,11 @@ def run(callers: int, rounds: int, *, partial: bool = False) -> dict:
         for result in results:
             if isinstance(result, services.Booked):
                 booked += 1
+            elif isinstance(result, services.PatientBusy):
+                patient_busy += 1
+                if result.conflict is None:
+                    errors += 1
+                    error_samples.append("patient busy without the conflicting appointment")
             elif isinstance(result, services.SlotTaken):
                 taken += 1
                 if not result.alternatives:
@@ -151,9 +179,17 @@ def run(callers: int, rounds: int, *, partial: bool = False) -> dict:
         .values_list("starts_at", "blocks_until")
     )
     double = sum(1 for a, b in itertools.pairwise(rows) if b[0] < a[1])
-    Appointment.objects.filter(practitioner=vet).delete()
+    patient_rows = list(
+        Appointment.objects.active()
+        .filter(patient=shared)
+        .order_by("starts_at")
+        .values_list("starts_at", "ends_at")
+    )
+    patient_double = sum(1 for a, b in itertools.pairwise(patient_rows) if b[0] < a[1])
+    Appointment.objects.filter(practitioner__in=vets).delete()
     service.delete()
-    vet.delete()
+    for v in vets:
+        v.delete()
     Patient.objects.filter(guardianships__client__in=[c for c, _p in people]).delete()
     Client.objects.filter(pk__in=[c.pk for c, _p in people]).delete()
     site.delete()
@@ -173,6 +209,9 @@ def run(callers: int, rounds: int, *, partial: bool = False) -> dict:
         "errors": errors,
         "error_samples": error_samples[:3],
         "double_bookings": double,
+        "same_patient": same_patient,
+        "patient_busy": patient_busy,
+        "patient_double_bookings": patient_double,
         "seconds": round(elapsed, 3),
         "attempts_per_s": round(callers * rounds / elapsed, 1),
         "bookings_per_s": round(booked / elapsed, 1),

@@ -8,12 +8,25 @@ database enforces it, not luck:
 * SQLite: every transaction is ``BEGIN IMMEDIATE`` (portal/settings.py), so the re-check made
   inside the transaction below cannot be overtaken by another writer before our insert.
 
-Notifications and the waitlist hear about changes only after commit, and robustly: a failing
-notice is logged, it never turns a committed booking into an error page.
+The same holds for one PATIENT: an animal cannot be in two active appointments at once, whoever
+they are with (``[starts_at, ends_at)``: the buffer is the vet's time, not the animal's).
+PostgreSQL: the exclusion constraint ``booking_appt_patient_no_overlap`` (migration 0004);
+SQLite: ``_patient_conflict`` re-checked inside the same BEGIN IMMEDIATE transaction. The loser
+gets ``PatientBusy``, with the appointment already held.
+
+The client's messages (confirmation, reminder plan, notice of a move or cancellation) are
+planned INSIDE the transaction: notifications writes outbox rows in our transaction and asks
+for their delivery on commit, and its ``recover()`` sweeps rows whose delivery was never
+queued. So a process killed between commit and ``on_commit`` loses no confirmation and no
+reminder. What still runs after commit is what may be lost without harm: the availability
+cache bump (the cache entries also expire within 60 s) and the waitlist's released-slot
+listener (an offer not made; the freed slot shows as free to everyone anyway).
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,6 +40,8 @@ from booking import slots as slot_reader
 from booking.models import Appointment, BookingRules, Practitioner, Service
 from portal.models import Client, Clinic, User
 from records.models import Patient
+
+logger = logging.getLogger(__name__)
 
 
 class BookingError(Exception):
@@ -46,6 +61,26 @@ class SlotTaken(BookingError):
 
 class AlreadyDone(BookingError):
     """The appointment is no longer in a state that allows this (cancelled, moved...)."""
+
+
+class Unchanged(AlreadyDone):
+    """A move to where the appointment already is (the same move posted twice, or "moving" to
+    the current time): nothing was written, no notice sent, no slot released."""
+
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(_("The appointment is already at this time: nothing was changed."))
+        self.appointment = appointment
+
+
+class PatientBusy(BookingError):
+    """The animal already has an active appointment overlapping this time (with anyone)."""
+
+    def __init__(self, patient: Patient, conflict: Appointment | None) -> None:
+        super().__init__(
+            _("%(patient)s already has an appointment at that time.") % {"patient": patient.name}
+        )
+        self.patient = patient
+        self.conflict = conflict
 
 
 @dataclass
@@ -74,6 +109,33 @@ def _emit_cancelled(appointment: Appointment, by_clinic: bool) -> None:
     from notifications import services as notifications
 
     notifications.appointment_cancelled(build_notice(appointment), by_clinic=by_clinic)
+
+
+def _plan_messages(emit: Callable[[], None]) -> None:
+    """Plan the client's messages in the caller's transaction (outbox rows; see the module
+    docstring). In a savepoint: a planning bug must not refuse a booking the client made, so it
+    is logged and planning is tried again after commit (idempotent: the rows have unique keys).
+    """
+    try:
+        with transaction.atomic():
+            emit()
+    except Exception:
+        logger.exception("planning an appointment's messages failed; trying again on commit")
+        transaction.on_commit(emit, robust=True)
+
+
+def _patient_conflict(
+    patient_id: int, starts_at: datetime, ends_at: datetime, *, exclude: int | None = None
+) -> Appointment | None:
+    """An active appointment of the patient meeting ``[starts_at, ends_at)``, if any."""
+    return (
+        Appointment.objects.active()
+        .filter(patient_id=patient_id, starts_at__lt=ends_at, ends_at__gt=starts_at)
+        .exclude(pk=exclude)
+        .with_related()
+        .order_by("starts_at", "pk")
+        .first()
+    )
 
 
 def _released(appointment: Appointment, *, by_clinic: bool) -> events.ReleasedSlot:
@@ -159,6 +221,67 @@ def _taken(scope: slot_reader.Scope, starts_at: datetime, *, online: bool, rules
     )
 
 
+def _check_booking(
+    *,
+    client: Client,
+    patient: Patient,
+    scope: slot_reader.Scope,
+    starts_at: datetime,
+    online: bool,
+    rules: BookingRules,
+    now: datetime,
+) -> engine.Slot:
+    """Everything ``book`` checks about the request, in its order; the free slot, or why not.
+
+    Read-only: ``book`` calls it under its lock, ``check_booking`` (the confirm page) without.
+    """
+    if online:
+        upcoming = Appointment.objects.filter(
+            client=client, status=Appointment.Status.BOOKED, starts_at__gte=now
+        ).count()
+        if upcoming >= rules.max_upcoming:
+            raise BookingError(
+                _(
+                    "You already have %(count)s upcoming appointments, the most that can "
+                    "be booked online. Please call the clinic."
+                )
+                % {"count": upcoming}
+            )
+    # Before the practitioner's slot: "Filou is already booked then" is what to tell, even when
+    # that same appointment is also what makes the slot look taken.
+    conflict = _patient_conflict(patient.pk, starts_at, starts_at + scope.service.duration)
+    if conflict is not None:
+        raise PatientBusy(patient, conflict)
+    return _find_slot(scope, starts_at, online=online, rules=rules, now=now)
+
+
+def check_booking(
+    *,
+    client: Client,
+    patient: Patient,
+    service: Service,
+    starts_at: datetime,
+    practitioner: Practitioner | None = None,
+    online: bool = True,
+    now: datetime | None = None,
+) -> engine.Slot:
+    """Would ``book`` accept this now? The same checks, without a lock or a write: the confirm
+    page asks before it offers the button, so a tampered or stale URL shows why not instead."""
+    now = now or timezone.now()
+    if not patient.guardianships.filter(client=client).exists():
+        raise BookingError(_("This animal is not linked to this client."))
+    _check_service(service, patient, online=online)
+    return _check_booking(
+        client=client,
+        patient=patient,
+        scope=slot_reader.Scope.of(service, practitioner),
+        starts_at=starts_at,
+        online=online,
+        rules=BookingRules.current(),
+        now=now,
+    )
+
+
 def book(
     *,
     client: Client,
@@ -176,7 +299,8 @@ def book(
 
     Locks: the whole transaction is a write transaction from its first statement on SQLite; on
     PostgreSQL the client's row is locked (FOR UPDATE) so two tabs cannot both pass the
-    maximum-upcoming check, and the exclusion constraint settles a race for the slot itself.
+    maximum-upcoming check, and the exclusion constraints settle a race for the slot itself and
+    for the patient's time (two guardians booking the same animal are two client rows).
     ``online=False`` is a booking by staff: phone-only hours allowed, no notice, no maximum.
     A repeated ``request_key`` (double submit) returns the first appointment.
     """
@@ -194,19 +318,15 @@ def book(
                 return Booked(existing, created=False)
         # Serialises one client's concurrent bookings (the upcoming count below).
         Client.objects.select_for_update().filter(pk=client.pk).first()
-        if online:
-            upcoming = Appointment.objects.filter(
-                client=client, status=Appointment.Status.BOOKED, starts_at__gte=now
-            ).count()
-            if upcoming >= rules.max_upcoming:
-                raise BookingError(
-                    _(
-                        "You already have %(count)s upcoming appointments, the most that can "
-                        "be booked online. Please call the clinic."
-                    )
-                    % {"count": upcoming}
-                )
-        slot = _find_slot(scope, starts_at, online=online, rules=rules, now=now)
+        slot = _check_booking(
+            client=client,
+            patient=patient,
+            scope=scope,
+            starts_at=starts_at,
+            online=online,
+            rules=rules,
+            now=now,
+        )
         chosen = practitioner.pk if practitioner is not None else None
         if chosen is None:
             load = slot_reader.day_load(slot.practitioner_ids, starts_at.astimezone(tz).date(), tz)
@@ -230,15 +350,17 @@ def book(
             with transaction.atomic():
                 appointment.save()
         except IntegrityError:
-            # PostgreSQL's exclusion constraint: another transaction committed the slot first.
+            # PostgreSQL's exclusion constraints: another transaction committed first.
             if request_key:
                 existing = Appointment.objects.filter(request_key=request_key).first()
                 if existing is not None:
                     return Booked(existing, created=False)
+            conflict = _patient_conflict(patient.pk, starts_at, appointment.ends_at)
+            if conflict is not None:
+                raise PatientBusy(patient, conflict) from None
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
-        # Each after-commit step on its own: a failing one must not silence the others.
+        _plan_messages(lambda: _emit_booked(appointment))
         transaction.on_commit(slot_reader.invalidate, robust=True)
-        transaction.on_commit(lambda: _emit_booked(appointment), robust=True)
     return Booked(appointment)
 
 
@@ -260,6 +382,11 @@ def move(
     Locks the appointment row (FOR UPDATE; SQLite: the whole database) so a concurrent cancel
     or move of the same appointment waits, then re-checks the new slot inside the transaction.
     A client may move only online slots and only before the cut-off.
+
+    Idempotent: compared with the current state under the lock, a move to where the appointment
+    already is (same start and, when named, same practitioner) raises ``Unchanged`` and writes
+    nothing, so the same move posted twice bumps no version, sends no second notice and
+    releases no slot that is still booked.
     """
     now = now or timezone.now()
     rules = BookingRules.current()
@@ -268,6 +395,10 @@ def move(
         current = _lock(appointment)
         if current.status != Appointment.Status.BOOKED:
             raise AlreadyDone(_("This appointment can no longer be moved."))
+        if current.starts_at == starts_at and (
+            practitioner is None or practitioner.pk == current.practitioner_id
+        ):
+            raise Unchanged(current)
         if not by_clinic and not current.client_may_change(now, rules.cutoff):
             raise BookingError(
                 _("It is too late to move this appointment online. Please call the clinic.")
@@ -276,6 +407,11 @@ def move(
         if practitioner is None and by_clinic:
             practitioner = current.practitioner
         scope = slot_reader.Scope.of(service, practitioner)
+        conflict = _patient_conflict(
+            current.patient_id, starts_at, starts_at + service.duration, exclude=current.pk
+        )
+        if conflict is not None:
+            raise PatientBusy(current.patient, conflict)
         slot = _find_slot(
             scope,
             starts_at,
@@ -314,9 +450,14 @@ def move(
                     ]
                 )
         except IntegrityError:
+            conflict = _patient_conflict(
+                current.patient_id, starts_at, current.ends_at, exclude=current.pk
+            )
+            if conflict is not None:
+                raise PatientBusy(current.patient, conflict) from None
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
+        _plan_messages(lambda: _emit_moved(current, previous_version))
         transaction.on_commit(slot_reader.invalidate, robust=True)
-        transaction.on_commit(lambda: _emit_moved(current, previous_version), robust=True)
         transaction.on_commit(lambda: events.slot_released(released), robust=True)
     return current
 
@@ -357,8 +498,8 @@ def cancel(
             ]
         )
         released = _released(current, by_clinic=by_clinic)
+        _plan_messages(lambda: _emit_cancelled(current, by_clinic))
         transaction.on_commit(slot_reader.invalidate, robust=True)
-        transaction.on_commit(lambda: _emit_cancelled(current, by_clinic), robust=True)
         transaction.on_commit(lambda: events.slot_released(released), robust=True)
     return current
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -109,8 +109,19 @@ class DayCell:
 
 @dataclass(frozen=True)
 class SlotLink:
+    """A free time offered to pick. Shown as a real <button> in a small GET form (Space and
+    Enter work, as on any button), so the form's action and fields come from the URL."""
+
     start: datetime
     url: str
+
+    @property
+    def action(self) -> str:
+        return urlsplit(self.url).path
+
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        return parse_qsl(urlsplit(self.url).query)
 
 
 def _with_start(url: str, params: dict, start: datetime) -> str:
@@ -363,14 +374,23 @@ def new(request: HttpRequest) -> HttpResponse:
 
 def _chosen(
     request: HttpRequest, client: Client, data
-) -> tuple[Patient, Service, Practitioner | None]:
-    """Patient, service and practitioner named in a request, each checked; 404 when tampered."""
+) -> tuple[Patient, Service | None, Practitioner | None, str]:
+    """Patient, service and practitioner named in a request, and why they cannot be booked
+    online ("" when they can). Another client's animal is a 404: they must not learn it exists.
+    """
     patient = _patient_of(client, data.get("patient"))
     if patient is None:
         raise Http404
-    service = Service.objects.online().filter(slug=data.get("service") or "").first()
+    service = Service.objects.active().filter(slug=data.get("service") or "").first()
     if service is None:
-        raise Http404
+        return patient, None, None, _("This service does not exist or is no longer offered.")
+    if not service.online:
+        return (
+            patient,
+            service,
+            None,
+            _("This service cannot be booked online. Please call the clinic."),
+        )
     practitioner = None
     raw = data.get("practitioner")
     if raw:
@@ -380,61 +400,34 @@ def _chosen(
             .first()
         )
         if practitioner is None:
-            raise Http404
-    return patient, service, practitioner
+            return patient, service, None, _("This practitioner does not offer this service.")
+    return patient, service, practitioner, ""
 
 
-@client_required
-@require_http_methods(["GET", "POST"])
-def confirm(request: HttpRequest) -> HttpResponse:
-    """The chosen slot, an optional reason, and the button that books it."""
-    client = client_of(request.user)
-    data = request.POST if request.method == "POST" else request.GET
-    patient, service, practitioner = _chosen(request, client, data)
-    form = ConfirmForm(
-        data
-        if request.method == "POST"
-        else {"start": data.get("start"), "request_key": secrets.token_urlsafe(16)}
-    )
-    taken = None
-    if form.is_valid() and request.method == "POST":
-        try:
-            result = services.book(
-                client=client,
-                patient=patient,
-                service=service,
-                starts_at=form.cleaned_data["start"],
-                practitioner=practitioner,
-                booked_by=request.user,
-                online=True,
-                reason=form.cleaned_data["reason"],
-                request_key=form.cleaned_data["request_key"] or None,
-            )
-        except services.SlotTaken as error:
-            taken = error
-        except services.BookingError as error:
-            form.add_error(None, str(error))
-        else:
-            if result.created:
-                messages.success(request, _("Your appointment is booked."))
-            return redirect("booking:detail", pk=result.appointment.pk)
-    elif not form.is_valid() and request.method == "GET":
-        raise Http404
-    params = {"patient": patient.pk, "service": service.slug}
-    if practitioner:
+def _confirm_page(
+    request: HttpRequest,
+    *,
+    client: Client,
+    form: ConfirmForm,
+    patient: Patient,
+    service: Service | None,
+    practitioner: Practitioner | None,
+    start: datetime | None = None,
+    refused: str = "",
+    taken: services.SlotTaken | None = None,
+    busy: services.PatientBusy | None = None,
+    alternatives: list[engine.Slot] = (),
+    status: int = 200,
+) -> HttpResponse:
+    """The confirm page: the slot and the button, or, when refused, why, the nearest free times
+    and the way back; never a button that books what booking would refuse."""
+    params: dict[str, object] = {"patient": patient.pk}
+    if service is not None:
+        params["service"] = service.slug
+    if practitioner is not None:
         params["practitioner"] = practitioner.pk
-    alternatives = []
-    if taken is not None:
-        alternatives = [
-            SlotLink(
-                s.start,
-                _with_start(reverse("booking:confirm"), params, s.start),
-            )
-            for s in taken.alternatives
-        ]
-    start = (
-        form.cleaned_data.get("start") if form.is_bound and hasattr(form, "cleaned_data") else None
-    )
+    pick = reverse("booking:confirm")
+    conflict = busy.conflict if busy is not None else None
     return render(
         request,
         "booking/confirm.html",
@@ -444,13 +437,131 @@ def confirm(request: HttpRequest) -> HttpResponse:
             "service": service,
             "practitioner": practitioner,
             "start": start,
-            "end": start + service.duration if start else None,
+            "end": start + service.duration if start and service else None,
+            "refused": refused,
             "taken": taken,
-            "alternatives": alternatives,
+            "busy": busy,
+            "conflict_url": (
+                reverse("booking:detail", args=[conflict.pk])
+                if conflict is not None and conflict.client_id == client.pk
+                else ""
+            ),
+            "alternatives": [
+                SlotLink(s.start, _with_start(pick, params, s.start)) for s in alternatives
+            ],
             "back_url": f"{reverse('booking:new')}?{urlencode(params)}",
         },
-        status=409 if taken else 200,
+        status=status,
     )
+
+
+def _nearest(
+    service: Service, practitioner: Practitioner | None, around: datetime | None
+) -> list[engine.Slot]:
+    """Free times to offer instead of a refused one, near it (kept within what can be booked)."""
+    rules = BookingRules.current()
+    now = timezone.now()
+    around = min(max(around or now, now + rules.min_notice), now + rules.horizon)
+    return slot_reader.nearest_slots(
+        slot_reader.Scope.of(service, practitioner),
+        around,
+        tz=Clinic.current().tz,
+        now=now,
+        online=True,
+        rules=rules,
+    )
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest) -> HttpResponse:
+    """The chosen slot, an optional reason, and the button that books it.
+
+    The GET checks the slot exactly as booking will (``services.check_booking``): a tampered or
+    stale URL (03:00, past, off the grid, closed, too soon, too far, unknown service or vet, the
+    animal already booked then) shows why, with the nearest free times, and no button.
+    """
+    client = client_of(request.user)
+    data = request.POST if request.method == "POST" else request.GET
+    patient, service, practitioner, unavailable = _chosen(request, client, data)
+    form = ConfirmForm(
+        data
+        if request.method == "POST"
+        else {"start": data.get("start"), "request_key": secrets.token_urlsafe(16)}
+    )
+    page = {
+        "client": client,
+        "form": form,
+        "patient": patient,
+        "service": service,
+        "practitioner": practitioner,
+    }
+    if unavailable:
+        # Unknown or not bookable online: 404 as before, with a page that says why.
+        return _confirm_page(request, **page, refused=unavailable, status=404)
+    if not form.is_valid():
+        if "start" in form.errors:
+            return _confirm_page(
+                request,
+                **page,
+                refused=_("This time is not valid."),
+                alternatives=_nearest(service, practitioner, None),
+                status=400,
+            )
+        # Only the reason is wrong (too long): the form again, with its error.
+        return _confirm_page(request, **page, start=form.cleaned_data.get("start"))
+    start = form.cleaned_data["start"]
+    try:
+        if request.method == "GET":
+            services.check_booking(
+                client=client,
+                patient=patient,
+                service=service,
+                starts_at=start,
+                practitioner=practitioner,
+                online=True,
+            )
+        else:
+            result = services.book(
+                client=client,
+                patient=patient,
+                service=service,
+                starts_at=start,
+                practitioner=practitioner,
+                booked_by=request.user,
+                online=True,
+                reason=form.cleaned_data["reason"],
+                request_key=form.cleaned_data["request_key"] or None,
+            )
+            if result.created:
+                messages.success(request, _("Your appointment is booked."))
+            return redirect("booking:detail", pk=result.appointment.pk)
+    except services.SlotTaken as error:
+        return _confirm_page(
+            request, **page, start=start, taken=error, alternatives=error.alternatives, status=409
+        )
+    except services.PatientBusy as error:
+        return _confirm_page(
+            request,
+            **page,
+            start=start,
+            busy=error,
+            refused=str(error),
+            alternatives=_nearest(service, practitioner, start),
+            status=409,
+        )
+    except services.BookingError as error:
+        form.add_error(None, str(error))
+        return _confirm_page(
+            request,
+            **page,
+            start=start,
+            refused=str(error),
+            alternatives=_nearest(service, practitioner, start),
+            # A refused POST keeps its historical 200 (the form re-shown with the error).
+            status=400 if request.method == "GET" else 200,
+        )
+    return _confirm_page(request, **page, start=start)
 
 
 @client_required
@@ -541,6 +652,10 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
                     by_user=request.user,
                     by_clinic=False,
                 )
+            except services.Unchanged as error:
+                # The same move posted twice, or to the time it already has: nothing changed.
+                messages.info(request, str(error))
+                return redirect("booking:detail", pk=pk)
             except services.SlotTaken as error:
                 taken = error
             except services.BookingError as error:
@@ -986,6 +1101,9 @@ def staff_move(request: HttpRequest, pk: int) -> HttpResponse:
                     by_user=request.user,
                     by_clinic=True,
                 )
+            except services.Unchanged as error:  # posted twice, or to its own time
+                messages.info(request, str(error))
+                return redirect("booking:staff_appointment", pk=pk)
             except services.SlotTaken as error:
                 taken = error
             except services.BookingError as error:

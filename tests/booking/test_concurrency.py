@@ -80,3 +80,26 @@ def test_partially_overlapping_callers_on_postgresql_never_overlap():
     assert result["errors"] == 0, result["error_samples"]
     assert result["booked"] == ROUNDS
     assert result["double_bookings"] == 0
+
+
+def _assert_the_animal_is_booked_once_per_round(result: dict) -> None:
+    assert result["errors"] == 0, result["error_samples"]
+    assert result["booked"] == ROUNDS
+    assert result["patient_busy"] == (CALLERS - 1) * ROUNDS
+    assert result["patient_double_bookings"] == 0
+
+
+def test_fifty_guardians_booking_one_animal_with_fifty_vets_book_it_once_on_sqlite():
+    result = _race_on_sqlite_file("--same-patient")
+    assert result["vendor"] == "sqlite"
+    _assert_the_animal_is_booked_once_per_round(result)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_fifty_guardians_booking_one_animal_with_fifty_vets_book_it_once_on_postgresql():
+    # Fifty client rows, fifty vets: no lock is shared; only the patient's exclusion
+    # constraint settles it.
+    result = _race_on_postgresql("--same-patient")
+    assert result["vendor"] == "postgresql"
+    _assert_the_animal_is_booked_once_per_round(result)
