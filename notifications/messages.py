@@ -267,8 +267,19 @@ def render(kind: str, channel: str, language: str, context: dict[str, object]) -
 
 
 def render_html(body: str, *, language: str, clinic: object, unsubscribe_url: str = "") -> str:
+    """The HTML part: the clinic's logo (inline, cid:clinic-logo) and name as the heading, the
+    text with its links made clickable, and a footer with the clinic's phone and address."""
+    from notifications.services import LOGO_CID, base_url
+
     with translation.override(language):
         return render_to_string(
             "notifications/email.html",
-            {"body": body, "clinic": clinic, "unsubscribe_url": unsubscribe_url},
+            {
+                "body": body,
+                "clinic": clinic,
+                "logo_cid": LOGO_CID if getattr(clinic, "logo", None) else "",
+                "base_url": base_url(),
+                "language": language,
+                "unsubscribe_url": unsubscribe_url,
+            },
         )

@@ -21,11 +21,15 @@ staff to check and resend: we prefer a visible maybe-missed e-mail to a silent d
 """
 
 import logging
+import mimetypes
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from email.message import MIMEPart
+from email.utils import parseaddr
+from email.utils import quote as email_quote
 
 import phonenumbers
 from django.conf import settings
@@ -57,6 +61,7 @@ from notifications.models import (
 )
 from notifications.segments import count_segments
 from portal.lib.links import make_token
+from portal.lib.phones import display_phone
 from portal.models import Client, Clinic, User
 
 log = logging.getLogger(__name__)
@@ -80,6 +85,7 @@ LOST_TASK_AFTER = timedelta(minutes=15)
 # Documents are often published a few at a time (a lab result in three files): their notice
 # waits this long, so the ones that follow within it go out with it as one message.
 MERGE_WINDOW = timedelta(minutes=5)
+LOGO_CID = "clinic-logo"
 
 
 # ------------------------------------------------------------------------------------------------
@@ -465,6 +471,11 @@ def _base_context(client: Client, clinic: Clinic, plan: Plan, send_at: datetime)
         "base_url": base_url(),
     }
     context.update(plan.context)
+    for key, value in plan.context.items():
+        # A link handed over as a path ("/booking/r/...") is made absolute on the base URL: a
+        # message is read far from the portal, and a worker has no request to take a host from.
+        if key.endswith("_url") and isinstance(value, str) and value.startswith("/"):
+            context[key] = absolute(value)
     starts = plan.context.get("appointment_starts_at") or plan.context.get("slot_starts_at")
     if isinstance(starts, datetime):
         local = timezone.localtime(starts, tz)
@@ -812,8 +823,47 @@ def _send(row: Notification, clinic: Clinic) -> str:
     return _send_email(row, clinic)
 
 
+def clinic_from_email(clinic: Clinic) -> str:
+    """ "Clinique des Tilleuls" <its address>: the clinic's own e-mail, else DEFAULT_FROM_EMAIL's
+    address, always under the clinic's name (never the software's)."""
+    address = clinic.email or parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "accueil@localhost"
+    return f'"{email_quote(clinic.name)}" <{address}>'
+
+
+def email_subject(subject: str, clinic: Clinic) -> str:
+    """The subject with the clinic's name first, as a reader scans an inbox."""
+    subject = subject.strip()
+    if subject.startswith(clinic.name):
+        return subject[:200]
+    return f"{clinic.name} — {subject}"[:200]
+
+
+def email_footer(clinic: Clinic) -> str:
+    """The plain-text part's signature: who wrote, and how to call them."""
+    phone = display_phone(clinic.phone)
+    return "\n".join(line for line in ("-- ", clinic.name, phone, base_url()) if line)
+
+
+def _logo_part(clinic: Clinic) -> MIMEPart | None:
+    """The clinic's logo as an inline image (cid:clinic-logo): media files are not served to
+    the public, and a mail client would not fetch an outside image anyway."""
+    if not clinic.logo:
+        return None
+    try:
+        with clinic.logo.open("rb") as handle:
+            data = handle.read()
+    except OSError:
+        log.warning("clinic logo %s unreadable: e-mails go without it", clinic.logo.name)
+        return None
+    subtype = (mimetypes.guess_type(clinic.logo.name)[0] or "image/png").split("/", 1)[1]
+    part = MIMEPart()
+    part.set_content(
+        data, maintype="image", subtype=subtype, disposition="inline", cid=f"<{LOGO_CID}>"
+    )
+    return part
+
+
 def _send_email(row: Notification, clinic: Clinic) -> str:
-    from_email = f"{clinic.name} <{clinic.email}>" if clinic.email else settings.DEFAULT_FROM_EMAIL
     message_id = f"<{row.idempotency_key.replace(':', '.')}@accueil>"
     headers = {"Message-ID": message_id}
     if row.purpose == Purpose.MARKETING:
@@ -821,22 +871,26 @@ def _send_email(row: Notification, clinic: Clinic) -> str:
         headers["List-Unsubscribe"] = f"<{url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message = EmailMultiAlternatives(
-        subject=row.subject,
-        body=row.body,
-        from_email=from_email,
+        subject=email_subject(row.subject, clinic),
+        body=f"{row.body.rstrip()}\n\n{email_footer(clinic)}\n",
+        from_email=clinic_from_email(clinic),
         to=[row.recipient],
         headers=headers,
     )
     if row.html:
         message.attach_alternative(row.html, "text/html")
+        if f"cid:{LOGO_CID}" in row.html and (logo := _logo_part(clinic)) is not None:
+            message.attach(logo)
     if row.ics:
         message.attach("appointment.ics", row.ics, "text/calendar")
     try:
         message.send()
     except smtplib.SMTPRecipientsRefused as error:
-        raise PermanentError(f"e-mail address refused: {error.recipients}") from None
+        raise PermanentError(
+            str(_("e-mail address refused: %(who)s") % {"who": ", ".join(error.recipients)})
+        ) from None
     except (smtplib.SMTPException, OSError) as error:
-        raise TransientError(f"mail server: {error}") from None
+        raise TransientError(str(_("mail server: %(error)s") % {"error": error})) from None
     return message_id
 
 

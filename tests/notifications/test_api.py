@@ -11,6 +11,7 @@ from notifications.models import Channel, Kind, Notification, Status
 from tests.notifications.factories import make_notice, with_phone
 
 # A Tuesday, 10:00 in Paris.
+CLINIC = "Clinique des Tests"  # tests/factories.py: e-mail subjects start with its name
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 IN_THREE_DAYS = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)  # Friday 15:30 Paris
 
@@ -159,7 +160,9 @@ def test_it_announces_a_document_without_its_content(
     with time_machine.travel(NOW + services.MERGE_WINDOW, tick=False):
         run_tasks()
     assert len(mail_outbox) == 2
-    assert all(m.subject == "A new document is available in your space" for m in mail_outbox)
+    assert all(
+        m.subject == f"{CLINIC} — A new document is available in your space" for m in mail_outbox
+    )
 
 
 @time_machine.travel(NOW, tick=False)
@@ -251,7 +254,9 @@ def test_it_tells_about_an_unread_message_only_if_still_unread(
     assert mail_outbox == []  # not yet: 10 minutes
     with time_machine.travel(NOW + timedelta(minutes=11), tick=False):
         run_tasks()
-    assert [m.subject for m in mail_outbox] == ["You have a new message from the clinic"]
+    assert [m.subject for m in mail_outbox] == [
+        f"{CLINIC} — You have a new message from the clinic"
+    ]
     assert Notification.objects.get(subject_id=11).status == Status.CANCELLED
 
 

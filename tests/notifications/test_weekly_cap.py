@@ -16,6 +16,7 @@ from notifications.contracts import register_subject_checker
 from notifications.models import Campaign, Channel, Kind, Notification, Status
 from tests.notifications.factories import make_notice, with_phone
 
+CLINIC = "Clinique des Tests"  # tests/factories.py: e-mail subjects start with its name
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 Paris
 LATER = NOW + services.MERGE_WINDOW
 
@@ -73,7 +74,7 @@ def test_it_never_drops_a_document_an_offer_or_a_care_reminder_over_the_weekly_c
         (Kind.APPOINTMENT_CONFIRMED, Status.SENT),
     }
     subjects = [message.subject for message in mail_outbox]
-    assert subjects.count("A new document is available in your space") == 3
+    assert subjects.count(f"{CLINIC} — A new document is available in your space") == 3
     assert any("A slot just opened" in subject for subject in subjects)
     assert any("vaccination due" in subject for subject in subjects)
 
@@ -161,7 +162,9 @@ def test_it_merges_documents_published_within_minutes_into_one_message(
         run_tasks()
     with time_machine.travel(LATER + timedelta(minutes=5), tick=False):
         run_tasks()
-    assert [m.subject for m in mail_outbox] == ["3 new documents are available in your space"]
+    assert [m.subject for m in mail_outbox] == [
+        f"{CLINIC} — 3 new documents are available in your space"
+    ]
     assert len(sms_outbox) == 1
     assert sms_outbox[0].body.startswith("Tests: 3 documents are waiting in your space: http")
     statuses = sorted(Notification.objects.values_list("status", flat=True))
@@ -186,7 +189,9 @@ def test_it_merges_unread_message_notices_but_not_one_read_meanwhile(
         )
     with time_machine.travel(NOW + timedelta(minutes=11), tick=False):
         run_tasks()
-    assert [m.subject for m in mail_outbox] == ["You have 2 new messages from the clinic"]
+    assert [m.subject for m in mail_outbox] == [
+        f"{CLINIC} — You have 2 new messages from the clinic"
+    ]
     assert Notification.objects.get(subject_id=22).status == Status.CANCELLED
 
 
@@ -195,7 +200,9 @@ def test_it_sends_a_single_document_notice_in_the_singular(camille, plan, run_ta
     plan(services.document_available, client_ids=[camille.pk], document_id=1)
     with time_machine.travel(LATER, tick=False):
         run_tasks()
-    assert [m.subject for m in mail_outbox] == ["A new document is available in your space"]
+    assert [m.subject for m in mail_outbox] == [
+        f"{CLINIC} — A new document is available in your space"
+    ]
 
 
 @time_machine.travel(NOW, tick=False)
@@ -206,5 +213,5 @@ def test_it_merges_in_french(client_user, plan, run_tasks, mail_outbox):
     with time_machine.travel(LATER, tick=False):
         run_tasks()
     assert [m.subject for m in mail_outbox] == [
-        "2 nouveaux documents sont disponibles dans votre espace"
+        f"{CLINIC} — 2 nouveaux documents sont disponibles dans votre espace"
     ]
