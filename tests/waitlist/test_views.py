@@ -279,7 +279,9 @@ def test_staff_see_entries_offers_and_figures_in_bounded_queries(
     assert filtered.status_code == 200
 
 
-def test_clients_cannot_see_staff_pages(as_client, offers):
+def test_clients_cannot_see_staff_pages(now, as_client, offers):
+    # `now` first: the session is opened at the frozen "now", not at ACCUEIL_TEST_NOW (a March
+    # login would have expired by May).
     assert as_client.get(reverse("waitlist:staff")).status_code == 403
     assert as_client.get(reverse("waitlist:staff_offer")).status_code == 403
     url = reverse("waitlist:staff_withdraw", args=[offers[0].release_id])
