@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 
+FLOOR_PATH = "/bench/ok/"  # bench/floor_urls.py
 PRACTITIONERS = 5
 DAYS = 60
 APPOINTMENTS = 5000
@@ -296,7 +297,8 @@ def bench_http(data: dict, env: dict[str, str], *, seconds: float, connections: 
     server = subprocess.Popen(
         [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
         cwd=ROOT,
-        env=env,
+        # The floor view lives in bench/, not in the product's URLs: the server alone gets it.
+        env=dict(env, DJANGO_SETTINGS_MODULE="bench.floor_settings"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
@@ -336,7 +338,7 @@ def bench_http(data: dict, env: dict[str, str], *, seconds: float, connections: 
             }
 
         def floor(index: int, counter: int):
-            return "GET", "/booking/bench/ok/", None, headers(index)
+            return "GET", FLOOR_PATH, None, headers(index)
 
         def slots_partial(index: int, counter: int):
             path = (

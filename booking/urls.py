@@ -26,5 +26,4 @@ urlpatterns = [
     path("staff/services/<int:pk>/", views.services_page, name="service_edit"),
     path("staff/feeds/", views.feeds, name="feeds"),
     path("feed/<str:token>.ics", views.feed, name="feed"),
-    path("bench/ok/", views.bench_ok, name="bench_ok"),
 ]

@@ -1419,10 +1419,3 @@ def feed(request: HttpRequest, token: str) -> HttpResponse:
     # Minimal data in the feed: a phone calendar is not the place for health details.
     body = ics.calendar([ics_event(a, now=now) for a in appointments], name=found.practitioner.name)
     return HttpResponse(body, content_type="text/calendar; charset=utf-8")
-
-
-@login_required
-@require_GET
-def bench_ok(request: HttpRequest) -> HttpResponse:
-    """A trivial authenticated page: the floor the benchmark compares the slot pages with."""
-    return HttpResponse("ok", content_type="text/plain")
