@@ -23,10 +23,12 @@ install: $(STAMP)
 migrate: install
 	$(PY) manage.py migrate --noinput
 
+# Links in e-mails and text messages (the demo's too) start with the address served here, unless
+# ACCUEIL_BASE_URL names another (a public name, https behind a proxy).
 run: migrate
 	$(PY) manage.py collectstatic --noinput -v0
-	$(PY) manage.py seed_demo
-	HOST=$(HOST) PORT=$(PORT) bin/serve
+	export ACCUEIL_BASE_URL="$${ACCUEIL_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	  $(PY) manage.py seed_demo && HOST=$(HOST) PORT=$(PORT) bin/serve
 
 lint: install
 	$(VENV)/bin/ruff check .
