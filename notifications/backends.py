@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 
 class SendError(Exception):
@@ -87,7 +88,9 @@ class HttpBackend:
     def send(self, sms: Sms) -> str:
         url = settings.NOTIFICATIONS_SMS_HTTP_URL
         if not url:
-            raise PermanentError("ACCUEIL_SMS_HTTP_URL is not set")
+            raise PermanentError(
+                _("the text-message provider is not configured (ACCUEIL_SMS_HTTP_URL)")
+            )
         payload = json.dumps(
             {"to": sms.to, "from": sms.sender, "text": sms.body, "reference": sms.key}
         ).encode()
@@ -106,18 +109,20 @@ class HttpBackend:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 answer = json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
-            detail = f"provider answered HTTP {error.code}"
+            detail = _("provider answered HTTP %(code)d") % {"code": error.code}
             if error.code >= 500 or error.code == 429:
                 raise TransientError(detail) from None
             raise PermanentError(detail) from None
         except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
             reason = getattr(error, "reason", error)
-            raise TransientError(f"provider unreachable: {reason}") from None
+            raise TransientError(
+                _("provider unreachable: %(reason)s") % {"reason": reason}
+            ) from None
         except ValueError:
-            raise TransientError("provider answered something that is not JSON") from None
+            raise TransientError(_("provider answered something that is not JSON")) from None
         provider_id = str(answer.get("id", "")) if isinstance(answer, dict) else ""
         if not provider_id:
-            raise TransientError("provider answered without a message id")
+            raise TransientError(_("provider answered without a message id"))
         return provider_id
 
 

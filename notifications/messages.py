@@ -162,7 +162,7 @@ DEFAULTS: dict[tuple[str, str], Wording] = {
             "A slot just opened {{ day }} at {{ time }}"
             "{% if practitioner_name %} with {{ practitioner_name }}{% endif %}: take it?\n"
             "{{ claim_url }}\n\n"
-            "First come, first served; the offer ends at {{ expires }}.\n\n"
+            "First come, first served; the offer ends on {{ expires }}.\n\n"
             "{{ clinic }}"
         ),
     ),

@@ -256,6 +256,40 @@ class PreferenceChange(models.Model):
     def delete(self, *args, **kwargs):
         raise PermissionError("The consent journal is append-only.")
 
+    # The journal stores plain values ("no", "email,sms"), proof that reads the same in any
+    # language; people read them translated.
+    WHAT_LABELS = {
+        "marketing_opt_in": _("News and campaigns"),
+        "service_opt_out": _("No reminders at all"),
+        "phone_verified": _("Mobile number checked"),
+    }
+    VALUE_LABELS = {
+        "yes": _("yes"),
+        "no": _("no"),
+        "-": _("nothing"),
+        Channel.EMAIL: Channel.EMAIL.label,
+        Channel.SMS: Channel.SMS.label,
+    }
+
+    @property
+    def what_label(self) -> str:
+        if self.what.startswith("channels:"):
+            topic = self.what.removeprefix("channels:")
+            label = Topic(topic).label if topic in Topic.values else topic
+            return str(_("Channels for %(topic)s") % {"topic": label})
+        return str(self.WHAT_LABELS.get(self.what, self.what))
+
+    @property
+    def old_label(self) -> str:
+        return self._label(self.old_value)
+
+    @property
+    def new_label(self) -> str:
+        return self._label(self.new_value)
+
+    def _label(self, value: str) -> str:
+        return ", ".join(str(self.VALUE_LABELS.get(part, part)) for part in value.split(","))
+
 
 class MessageTemplate(models.Model):
     """A clinic's own wording for one kind, channel and language (the default is in code)."""

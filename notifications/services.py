@@ -60,6 +60,7 @@ from notifications.models import (
     Status,
 )
 from notifications.segments import count_segments
+from portal.lib import dates
 from portal.lib.links import make_token
 from portal.lib.phones import display_phone
 from portal.models import Client, Clinic, User
@@ -301,12 +302,26 @@ class Plan:
 
 
 class _Date:
-    """A date or datetime formatted in the message's language when rendered (lazily)."""
+    """A date or local time written in the message's language when rendered (lazily, inside
+    messages.render's translation.override): "mardi 1er décembre" / "Tuesday 1 December" with
+    "l j F", a weekday and date "at" a time with "l j F H:i", Django's format otherwise. A
+    datetime is already on the clinic's wall clock: only its date and time are read."""
 
     def __init__(self, value: date | datetime, fmt: str = "l j F") -> None:
         self.value, self.fmt = value, fmt
 
     def __str__(self) -> str:
+        day = self.value.date() if isinstance(self.value, datetime) else self.value
+        if self.fmt == "l j F":
+            return dates.weekday_day_month(day)
+        if self.fmt == "l j F H:i":
+            return str(
+                _("%(date)s at %(time)s")
+                % {
+                    "date": dates.weekday_day_month(day),
+                    "time": formats.time_format(self.value, "H:i"),
+                }
+            )
         return formats.date_format(self.value, self.fmt)
 
 
@@ -499,7 +514,7 @@ class _DayLabel:
             return str(_("today"))
         if self.day == self.seen_on + timedelta(days=1):
             return str(_("tomorrow"))
-        return str(_("on %(date)s") % {"date": formats.date_format(self.day, "l j F")})
+        return str(_("on %(date)s") % {"date": dates.weekday_day_month(self.day)})
 
 
 def _plan(plans: list[Plan], *, now: datetime) -> list[Notification]:
@@ -529,7 +544,7 @@ def _plan(plans: list[Plan], *, now: datetime) -> list[Notification]:
     )
     NotificationEvent.objects.bulk_create(
         NotificationEvent(
-            notification=row, at=now, status=row.status, detail=row.reason or "planned"
+            notification=row, at=now, status=row.status, detail=row.reason or str(_("Planned."))
         )
         for row in fresh
     )
@@ -553,7 +568,7 @@ def _plan(plans: list[Plan], *, now: datetime) -> list[Notification]:
             )
             if changed:
                 row.status, row.scheduled_at = again.status, again.scheduled_at
-                _event(row, again.status, "planned again")
+                _event(row, again.status, str(_("Planned again.")))
                 fresh.append(row)
     for row in fresh:
         if row.status == Status.SCHEDULED:
@@ -728,7 +743,7 @@ def dispatch(pk: int) -> str:
             status=Status.SENT, provider_id=provider_id[:120], sent_at=timezone.now(), reason=""
         )
         if changed:
-            _event(row, Status.SENT, provider_id)
+            _event(row, Status.SENT, str(_("Provider reference: %(id)s") % {"id": provider_id}))
     return "sent"
 
 
@@ -915,7 +930,11 @@ def recover(*, now: datetime | None = None) -> dict[str, int]:
                 if Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
                     status=Status.SCHEDULED, scheduled_at=now
                 ):
-                    _event(row, Status.SCHEDULED, "interrupted; submitted again with the same key")
+                    _event(
+                        row,
+                        Status.SCHEDULED,
+                        str(_("Interrupted while sending: submitted again with the same key.")),
+                    )
                     enqueue_dispatch(row.pk, now, now=now)
                     resent += 1
         else:
@@ -995,8 +1014,16 @@ def resend(*, notification: Notification, by: User) -> Notification:
             idempotency_key=f"resend:{copies + 1}:{original.idempotency_key}"[:200],
             created_at=now,
         )
-        _event(copy, Status.SCHEDULED, f"resent by {by} (copy of #{original.pk})")
-        _event(original, original.status, f"resent by {by} as #{copy.pk}")
+        _event(
+            copy,
+            Status.SCHEDULED,
+            str(_("Resent by %(who)s (copy of #%(pk)d).") % {"who": by, "pk": original.pk}),
+        )
+        _event(
+            original,
+            original.status,
+            str(_("Resent by %(who)s as #%(pk)d.") % {"who": by, "pk": copy.pk}),
+        )
         enqueue_dispatch(copy.pk, now, now=now)
     return copy
 
@@ -1027,7 +1054,7 @@ def record_receipt(*, provider_id: str, state: str, detail: str = "") -> bool:
                 str(_("The network could not deliver it: %(detail)s") % {"detail": detail})
             )[:300]
         Notification.objects.filter(pk=row.pk, status=Status.SENT).update(**fields)
-        _event(row, status, detail or state)
+        _event(row, status, detail or str(Status(status).label))
     return True
 
 
@@ -1199,7 +1226,9 @@ def send_campaign(*, campaign: Campaign, by: User) -> int:
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
         fresh = list(Notification.objects.filter(subject_type="campaign", subject_id=locked.pk))
         NotificationEvent.objects.bulk_create(
-            NotificationEvent(notification=row, at=now, status=row.status, detail="campaign")
+            NotificationEvent(
+                notification=row, at=now, status=row.status, detail=str(_("Campaign."))
+            )
             for row in fresh
         )
         for row in fresh:
