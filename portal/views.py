@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import user_has_device
@@ -267,9 +268,11 @@ def _wait_message(locked_until) -> str:
     seconds = 1
     if locked_until:
         seconds = max(1, int((locked_until - timezone.now()).total_seconds()) + 1)
-    return _("Too many wrong codes. Wait %(seconds)s seconds, then try again.") % {
-        "seconds": seconds
-    }
+    return ngettext(
+        "Too many wrong codes. Wait %(seconds)s second, then try again.",
+        "Too many wrong codes. Wait %(seconds)s seconds, then try again.",
+        seconds,
+    ) % {"seconds": seconds}
 
 
 @login_required
