@@ -19,6 +19,14 @@ STARTS = datetime(2026, 11, 27, 14, 30, tzinfo=UTC)  # Friday 15:30 Paris
 AFTER_THE_LEASE = NOW + timedelta(seconds=settings.NOTIFICATIONS_SENDING_LEASE_SECONDS + 1)
 
 
+@pytest.fixture(autouse=True)
+def _tuesday_morning():
+    """Frozen before any other fixture, so accounts and sessions are made on the same day the
+    test runs (a session made at ACCUEIL_TEST_NOW would have expired by then)."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 @pytest.fixture
 def camille(client_user):
     return with_phone(client_user.client)
@@ -47,7 +55,6 @@ def notice_calls(camille):
     }
 
 
-@time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize("call", ["booked", "moved", "cancelled"])
 def test_it_plans_nothing_and_enqueues_nothing_when_bookings_transaction_rolls_back(
     camille, call, django_capture_on_commit_callbacks
@@ -72,7 +79,6 @@ def test_it_plans_nothing_and_enqueues_nothing_when_bookings_transaction_rolls_b
     assert DBTaskResult.objects.count() == 0
 
 
-@time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize("call", ["booked", "moved", "cancelled"])
 def test_it_sends_what_a_killed_process_never_enqueued_on_the_next_sweep(
     camille, call, run_tasks, mail_outbox, sms_outbox, django_capture_on_commit_callbacks
@@ -97,7 +103,6 @@ def test_it_sends_what_a_killed_process_never_enqueued_on_the_next_sweep(
     assert len(sms_outbox) == 1
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_sends_a_lost_reminder_when_it_falls_due(
     camille, run_tasks, sms_outbox, django_capture_on_commit_callbacks
 ):

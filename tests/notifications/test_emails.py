@@ -27,6 +27,14 @@ HTML_LINK = re.compile(r"""(?:href|src)="([^"]+)\"""")
 
 
 @pytest.fixture(autouse=True)
+def _tuesday_morning():
+    """Frozen before any other fixture, so accounts and sessions are made on the same day the
+    test runs (a session made at ACCUEIL_TEST_NOW would have expired by then)."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _portal_on_another_port(settings):
     settings.ACCUEIL_BASE_URL = BASE
     settings.DEFAULT_FROM_EMAIL = "Accueil <accueil@localhost>"
@@ -79,7 +87,6 @@ def every_kind_of_message(camille, client_user, plan, run_tasks) -> None:
         run_tasks()
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_builds_every_link_of_every_message_on_the_base_url(
     camille, client_user, plan, run_tasks, mail_outbox, sms_outbox, settings
 ):
@@ -103,7 +110,6 @@ def test_it_builds_every_link_of_every_message_on_the_base_url(
     assert f"{BASE}/notifications/unsubscribe/" in texts
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_sends_from_the_clinic_by_name_with_its_phone_and_no_logo_when_it_has_none(
     camille, plan, run_tasks, mail_outbox
 ):
@@ -122,7 +128,6 @@ def test_it_sends_from_the_clinic_by_name_with_its_phone_and_no_logo_when_it_has
     assert "<img" not in html
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_uses_the_clinics_own_address_and_quotes_its_name(
     camille, clinic, plan, run_tasks, mail_outbox
 ):
@@ -140,7 +145,6 @@ def test_it_uses_the_clinics_own_address_and_quotes_its_name(
     assert len(mail_outbox[0].to) == 1
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_shows_the_clinics_logo_inline_never_from_another_host(
     camille, clinic, plan, run_tasks, mail_outbox, settings, tmp_path
 ):
@@ -160,7 +164,6 @@ def test_it_shows_the_clinics_logo_inline_never_from_another_host(
     assert 'alt="Logo of Clinique des Tests"' in html
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_links_the_unsubscribe_page_on_the_base_url(camille):
     url = services.unsubscribe_url(camille)
     assert url.startswith(f"{BASE}/notifications/unsubscribe/")

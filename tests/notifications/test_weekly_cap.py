@@ -21,6 +21,14 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 Paris
 LATER = NOW + services.MERGE_WINDOW
 
 
+@pytest.fixture(autouse=True)
+def _tuesday_morning():
+    """Frozen before any other fixture, so accounts and sessions are made on the same day the
+    test runs (a session made at ACCUEIL_TEST_NOW would have expired by then)."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 @pytest.fixture
 def camille(client_user, settings):
     settings.NOTIFICATIONS_WEEKLY_CAP = 2
@@ -59,7 +67,6 @@ def a_week_of_service_messages(camille, plan, run_tasks) -> None:
         run_tasks()
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_never_drops_a_document_an_offer_or_a_care_reminder_over_the_weekly_cap(
     camille, plan, run_tasks, mail_outbox
 ):
@@ -79,7 +86,6 @@ def test_it_never_drops_a_document_an_offer_or_a_care_reminder_over_the_weekly_c
     assert any("vaccination due" in subject for subject in subjects)
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_sends_appointment_reminders_to_a_client_over_the_weekly_cap(
     camille, plan, run_tasks, sms_outbox
 ):
@@ -91,7 +97,6 @@ def test_it_sends_appointment_reminders_to_a_client_over_the_weekly_cap(
     assert "reminder" in sms_outbox[-1].body
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_drops_a_campaign_over_the_weekly_cap_and_says_not_sent(
     camille, client_user, plan, run_tasks, as_manager, as_reception, mail_outbox
 ):
@@ -124,7 +129,6 @@ def test_it_drops_a_campaign_over_the_weekly_cap_and_says_not_sent(
     assert Notification.objects.get(kind=Kind.CAMPAIGN, subject_id=again.pk).status == Status.SENT
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_shows_not_sent_in_french(camille, client_user):
     from django.utils import translation
     from django.utils.translation import gettext
@@ -148,7 +152,6 @@ def test_it_shows_not_sent_in_french(camille, client_user):
 # --- Merging -------------------------------------------------------------------------------------
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_merges_documents_published_within_minutes_into_one_message(
     camille, plan, run_tasks, mail_outbox, sms_outbox
 ):
@@ -174,7 +177,6 @@ def test_it_merges_documents_published_within_minutes_into_one_message(
         assert row.reason == f"Sent together with message #{carrier.pk}."
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_merges_unread_message_notices_but_not_one_read_meanwhile(
     camille, plan, run_tasks, mail_outbox
 ):
@@ -195,7 +197,6 @@ def test_it_merges_unread_message_notices_but_not_one_read_meanwhile(
     assert Notification.objects.get(subject_id=22).status == Status.CANCELLED
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_sends_a_single_document_notice_in_the_singular(camille, plan, run_tasks, mail_outbox):
     plan(services.document_available, client_ids=[camille.pk], document_id=1)
     with time_machine.travel(LATER, tick=False):
@@ -205,7 +206,6 @@ def test_it_sends_a_single_document_notice_in_the_singular(camille, plan, run_ta
     ]
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_merges_in_french(client_user, plan, run_tasks, mail_outbox):
     camille = with_phone(client_user.client, language="fr")
     for document_id in (1, 2):

@@ -16,6 +16,14 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 Paris
 DECEMBER_FIRST = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # Tuesday 1 December, 10:00 Paris
 
 
+@pytest.fixture(autouse=True)
+def _tuesday_morning():
+    """Frozen before any other fixture, so accounts and sessions are made on the same day the
+    test runs (a session made at ACCUEIL_TEST_NOW would have expired by then)."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
 @pytest.fixture
 def journal(client_user):
     services.change_preferences(
@@ -28,7 +36,6 @@ def journal(client_user):
     return client_user
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_shows_the_consent_journal_in_french_with_french_typography(as_client, journal):
     as_client.cookies["django_language"] = "fr"
     page = as_client.get(
@@ -39,7 +46,6 @@ def test_it_shows_the_consent_journal_in_french_with_french_typography(as_client
     assert "no → yes" not in page
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_keeps_the_consent_journal_readable_in_english(as_client, journal, as_reception):
     page = as_client.get(reverse("notifications:preferences")).content.decode()
     assert "News and campaigns: no → <strong>yes</strong>" in page
@@ -51,7 +57,6 @@ def test_it_keeps_the_consent_journal_readable_in_english(as_client, journal, as
     )
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_writes_failure_reasons_and_history_in_french(client_user, settings):
     camille = with_phone(client_user.client)
     settings.NOTIFICATIONS_SMS_BACKEND = "http"
@@ -72,7 +77,6 @@ def test_it_writes_failure_reasons_and_history_in_french(client_user, settings):
     assert NotificationEvent.objects.get(notification=row).detail == row.reason
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_shows_a_resend_in_the_history_in_french(client_user, reception):
     row = Notification.objects.create(
         client=client_user.client,
@@ -90,7 +94,6 @@ def test_it_shows_a_resend_in_the_history_in_french(client_user, reception):
     assert detail == f"Renvoyé par {reception} (copie du n° {row.pk})."
 
 
-@time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
@@ -107,7 +110,6 @@ def test_it_writes_the_first_of_the_month_as_the_language_does(
         assert expected in row.body
 
 
-@time_machine.travel(NOW, tick=False)
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
@@ -131,7 +133,6 @@ def test_it_states_when_an_offer_ends_as_the_language_does(client_user, plan, la
     assert expected in Notification.objects.get(channel=Channel.EMAIL).body
 
 
-@time_machine.travel(NOW, tick=False)
 def test_it_writes_a_care_due_date_in_french(client_user, plan):
     camille = with_phone(client_user.client, language="fr")
     plan(
