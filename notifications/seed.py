@@ -5,7 +5,8 @@ Idempotent: rows are found by their idempotency key, consents by their journal."
 from datetime import timedelta
 
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from notifications.models import (
     Campaign,
@@ -17,7 +18,7 @@ from notifications.models import (
     Status,
 )
 from notifications.segments import count_segments
-from notifications.services import change_preferences, preference_for, sms_sender
+from notifications.services import base_url, change_preferences, preference_for, sms_sender
 from portal.models import Clinic
 
 
@@ -40,13 +41,23 @@ def seed_notifications(demo) -> None:
                 client=client, by=None, how=PreferenceChange.How.STAFF, phone_verified=True
             )
     sender = sms_sender(clinic)
-    states = [
-        (Status.DELIVERED, ""),
-        (Status.SENT, ""),
-        (Status.FAILED, "Gave up after 5 attempts: provider answered HTTP 503"),
-        (Status.SUPPRESSED, "Weekly limit of messages reached."),
-        (Status.CANCELLED, "The appointment was cancelled."),
-    ]
+    # The demo clinic is French: its history reads as the worker would have written it. A
+    # reminder is never held back by the weekly cap (only campaigns are): the demo's "not
+    # sent" row is a client who turned reminders off.
+    with translation.override("fr"):
+        states = [
+            (Status.DELIVERED, ""),
+            (Status.SENT, ""),
+            (
+                Status.FAILED,
+                _("Gave up after %(n)d attempts: %(error)s")
+                % {"n": 5, "error": _("provider answered HTTP %(code)d") % {"code": 503}},
+            ),
+            (Status.SUPPRESSED, _("The client turned reminders and notices off.")),
+            (Status.CANCELLED, _("The appointment was cancelled.")),
+        ]
+        planned = _("Planned.")
+    link = base_url()
     for index, client in enumerate(clients[:10]):
         status, reason = states[index % len(states)]
         when = now - timedelta(days=index + 1, hours=index)
@@ -55,10 +66,10 @@ def seed_notifications(demo) -> None:
             if Notification.objects.filter(idempotency_key=key).exists():
                 continue
             body = (
-                f"{sender}: rappel, votre rendez-vous demain à 10:30. Confirmer ou annuler : "
-                "https://tilleuls.example/r/demo/"
+                f"{sender} : rappel, votre rendez-vous demain à 10:30. "
+                f"Confirmer ou annuler : {link}"
                 if channel == Channel.SMS
-                else "Bonjour,\n\nNous vous attendons demain à 10:30.\n\nClinique des Tilleuls"
+                else f"Bonjour,\n\nNous vous attendons demain à 10:30.\n\n{clinic.name}"
             )
             row = Notification.objects.create(
                 client=client,
@@ -80,7 +91,7 @@ def seed_notifications(demo) -> None:
                 notification=row,
                 at=when - timedelta(days=1),
                 status=Status.SCHEDULED,
-                detail="planned",
+                detail=planned,
             )
             NotificationEvent.objects.create(
                 notification=row, at=when, status=status, detail=reason or row.provider_id
