@@ -16,6 +16,14 @@ MONDAY_MORNING = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)
 FRENCH = {"accept-language": "fr"}
 
 
+@pytest.fixture(autouse=True)
+def _monday_morning():
+    """Every test here happens on MONDAY_MORNING, logins included (a session opened at another
+    instant of the suite's clock would have expired by then)."""
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        yield
+
+
 @pytest.mark.django_db
 def test_it_lists_the_clients_appointment_conversations_and_animals(
     as_reception, client_user, other_client_user, site

@@ -31,6 +31,14 @@ LITERALS = {"True", "False", "None"}
 MISSING = "§MISSING§"
 
 
+@pytest.fixture(autouse=True)
+def _monday_morning():
+    """Every test here happens on MONDAY_MORNING, logins included (a session opened at another
+    instant of the suite's clock would have expired by then)."""
+    with time_machine.travel(MONDAY_MORNING, tick=False):
+        yield
+
+
 @pytest.fixture
 def busy_client(client_user, site):
     """A client with something in every app: an animal, an appointment, a conversation, an entry

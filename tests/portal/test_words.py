@@ -77,11 +77,16 @@ def test_the_sign_in_pages_speak_the_portals_french(client, client_user):
     assert "Voulez-vous vraiment vous déconnecter" in logout
 
 
-@pytest.mark.django_db
-def test_a_pending_invitation_says_until_when_in_words(as_manager, manager):
-    as_manager.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+@pytest.fixture
+def tuesday_24_november():
     with time_machine.travel(datetime(2026, 11, 24, 10, 0, tzinfo=PARIS), tick=False):
-        Invitation.issue(email="nouveau@example.com", role=Role.VET, invited_by=manager)
-        page = as_manager.get("/staff/team/").content.decode()
+        yield
+
+
+@pytest.mark.django_db
+def test_a_pending_invitation_says_until_when_in_words(tuesday_24_november, as_manager, manager):
+    as_manager.defaults["HTTP_ACCEPT_LANGUAGE"] = "fr"
+    Invitation.issue(email="nouveau@example.com", role=Role.VET, invited_by=manager)
+    page = as_manager.get("/staff/team/").content.decode()
 
     assert "valable jusqu'au mardi 1er décembre 2026" in page
