@@ -7,6 +7,7 @@ import time_machine
 from django.urls import reverse
 
 from booking.models import Appointment
+from tests import factories
 from tests.booking.conftest import DAY
 from tests.booking.factories import at, make_appointment, make_service
 
@@ -123,10 +124,12 @@ def test_it_books_the_confirmed_slot_once_even_when_submitted_twice(
 def test_a_taken_slot_offers_the_nearest_free_ones(
     as_client, other_client_user, strangers_cat, filou, consultation, dubois, fontaine
 ):
-    for vet in (dubois, fontaine):
+    # The stranger's two cats, one with each vet (one animal cannot be booked twice at once).
+    cats = [strangers_cat, factories.make_patient(other_client_user, name="Minou", species="cat")]
+    for vet, cat in zip((dubois, fontaine), cats, strict=True):
         make_appointment(
             client=other_client_user.client,
-            patient=strangers_cat,
+            patient=cat,
             service=consultation,
             practitioner=vet,
             starts_at=at(DAY, 9),

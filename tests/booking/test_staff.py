@@ -44,11 +44,13 @@ def test_the_day_agenda_lists_appointments_with_bounded_queries(
     fontaine,
     django_assert_max_num_queries,
 ):
+    # Two animals: one animal cannot be in two appointments at once (PostgreSQL refuses it).
+    animals = {dubois: filou, fontaine: factories.make_patient(client_user, name="Pistache")}
     for hour in range(9, 12):
         for vet in (dubois, fontaine):
             make_appointment(
                 client=client_user.client,
-                patient=filou,
+                patient=animals[vet],
                 service=consultation,
                 practitioner=vet,
                 starts_at=at(DAY, hour),
