@@ -37,8 +37,8 @@ def _our_form_classes() -> list[type[forms.BaseForm]]:
     base = Path(settings.BASE_DIR).resolve()
     found = []
     for config in apps.get_app_configs():
-        if base not in Path(config.path).resolve().parents:
-            continue
+        if Path(config.path).resolve().parent != base:
+            continue  # Django's and third parties' apps (installed in the venv under BASE_DIR)
         try:
             module = importlib.import_module(f"{config.name}.forms")
         except ModuleNotFoundError:
