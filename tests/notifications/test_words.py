@@ -147,3 +147,14 @@ def test_it_writes_a_care_due_date_in_french(client_user, plan):
     row = Notification.objects.get()
     assert "à prévoir le vendredi 1er janvier" in row.body
     assert "Vendredi" not in row.body
+
+
+def test_it_puts_a_space_before_colons_on_the_staff_client_page_in_french(
+    as_reception, client_user
+):
+    url = reverse("notifications:client_history", args=[client_user.client.pk])
+    french = as_reception.get(url, headers={"accept-language": "fr"}).content.decode()
+    assert "Actualités et campagnes : non" in french
+    assert "Mobile : " in french
+    english = as_reception.get(url).content.decode()
+    assert "News and campaigns: no" in english
