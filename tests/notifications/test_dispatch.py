@@ -28,6 +28,7 @@ from tests.notifications.factories import with_phone
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 Paris
 WEBHOOK_SECRET = "shared-secret"
+HANG_UP = 0  # a provider answer: read the request, close the connection without a word
 
 
 @pytest.fixture(autouse=True)
@@ -174,6 +175,9 @@ def provider(settings) -> Iterator[Provider]:
             )
             status, body, delay = state.answers.pop(0) if state.answers else (200, {"id": "x"}, 0)
             time.sleep(delay)
+            if status == HANG_UP:  # the provider goes away mid-send: no answer at all
+                self.close_connection = True
+                return
             payload = json.dumps(body).encode()
             try:
                 self.send_response(status)
@@ -255,6 +259,22 @@ def test_it_retries_a_provider_timeout(camille, provider):
     assert row.status == Status.SCHEDULED
     assert "provider unreachable" in row.reason
     assert "timed out" in row.reason
+
+
+def test_it_retries_when_the_provider_hangs_up_mid_send_then_sends_once(camille, provider):
+    provider.answers += [(HANG_UP, {}, 0), (200, {"id": "prov-3"}, 0)]
+    row = a_text(camille)
+    services.dispatch(row.pk)
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SCHEDULED, 1)
+    assert row.reason.startswith("provider unreachable")
+    with time_machine.travel(NOW + timedelta(seconds=61), tick=False):
+        services.dispatch(row.pk)
+    row.refresh_from_db()
+    assert (row.status, row.provider_id) == (Status.SENT, "prov-3")
+    # Both submissions carried the same key: a provider that took the first drops the second.
+    keys = {request["headers"]["Idempotency-Key"] for request in provider.requests}
+    assert keys == {row.idempotency_key}
 
 
 def test_it_retries_when_the_provider_is_down(camille, settings):
