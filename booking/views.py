@@ -1185,6 +1185,9 @@ def _hour_forms(rights: closures.Rights, data=None, only: str | None = None) -> 
             forms[name] = TimeOffEntryForm(bound, prefix=name, practitioners=allowed)
         else:
             forms[name] = form_class(bound, prefix=name)
+        if "practitioner" in forms[name].fields:
+            # The model's foreign key has no translated name of its own.
+            forms[name].fields["practitioner"].label = _("Practitioner")
     return forms
 
 

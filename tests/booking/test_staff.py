@@ -414,3 +414,9 @@ def test_the_staff_pages_write_dates_the_french_way(as_manager, booked, dubois):
     hours = as_manager.get(reverse("booking:hours"), headers=headers).content.decode()
     assert "du lundi 1er juin 2026 14:00 au mardi 2 juin 2026 12:00" in hours
     assert "→" not in hours
+    assert ">Practitioner<" not in hours
+    page = as_manager.get(
+        reverse("booking:staff_appointment", args=[booked.pk]), headers=headers
+    ).content.decode()
+    assert "Statut\u00a0:" in page
+    assert "Lundi 1er juin 2026, 09:00" in page
