@@ -469,11 +469,14 @@ def cancel(
     by_clinic: bool,
     reason: str = "",
     now: datetime | None = None,
+    release: bool = True,
 ) -> Appointment:
     """Cancel an appointment, bumping its version so reminders for it are dropped.
 
     Locks the appointment row (FOR UPDATE) so a confirm or move racing with it sees the
-    cancellation. A client may cancel only before the cut-off.
+    cancellation. A client may cancel only before the cut-off. ``release=False`` keeps the
+    freed time from the waitlist (a cancellation because of a closure or time off: nobody
+    could book that time anyway).
     """
     now = now or timezone.now()
     rules = BookingRules.current()
@@ -500,7 +503,8 @@ def cancel(
         released = _released(current, by_clinic=by_clinic)
         _plan_messages(lambda: _emit_cancelled(current, by_clinic))
         transaction.on_commit(slot_reader.invalidate, robust=True)
-        transaction.on_commit(lambda: events.slot_released(released), robust=True)
+        if release:
+            transaction.on_commit(lambda: events.slot_released(released), robust=True)
     return current
 
 

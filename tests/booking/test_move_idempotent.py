@@ -138,3 +138,15 @@ def test_staff_posting_a_move_twice_gets_one_move_and_a_plain_answer(
     assert appointment.version == 2
     assert notify.moved.call_count == 1
     assert released.call_count == 1
+
+
+def test_a_cancellation_can_keep_the_time_from_the_waitlist(
+    appointment, reception, notify, released, django_capture_on_commit_callbacks
+):
+    # For closures and time off: the clinic cancels, the client is told, nothing is offered.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.cancel(appointment, by_user=reception, by_clinic=True, now=NOW, release=False)
+    appointment.refresh_from_db()
+    assert appointment.status == "cancelled"
+    assert notify.cancelled.call_count == 1
+    assert not released.called
