@@ -368,6 +368,66 @@ def _lock(appointment: Appointment) -> Appointment:
     return Appointment.objects.select_for_update().with_related().get(pk=appointment.pk)
 
 
+def _check_move(
+    current: Appointment,
+    scope: slot_reader.Scope,
+    starts_at: datetime,
+    *,
+    practitioner: Practitioner | None,
+    by_clinic: bool,
+    rules: BookingRules,
+    now: datetime,
+) -> engine.Slot:
+    """Everything ``move`` checks, in its order; the free slot, or why not (read-only)."""
+    if current.status != Appointment.Status.BOOKED:
+        raise AlreadyDone(_("This appointment can no longer be moved."))
+    if current.starts_at == starts_at and (
+        practitioner is None or practitioner.pk == current.practitioner_id
+    ):
+        raise Unchanged(current)
+    if not by_clinic and not current.client_may_change(now, rules.cutoff):
+        raise BookingError(
+            _("It is too late to move this appointment online. Please call the clinic.")
+        )
+    conflict = _patient_conflict(
+        current.patient_id, starts_at, starts_at + scope.service.duration, exclude=current.pk
+    )
+    if conflict is not None:
+        raise PatientBusy(current.patient, conflict)
+    return _find_slot(
+        scope,
+        starts_at,
+        online=not by_clinic,
+        rules=rules,
+        now=now,
+        exclude_appointment=current.pk,
+    )
+
+
+def check_move(
+    appointment: Appointment,
+    *,
+    starts_at: datetime,
+    practitioner: Practitioner | None = None,
+    by_clinic: bool,
+    now: datetime | None = None,
+) -> engine.Slot:
+    """Would ``move`` accept this now? The same checks without a lock or a write, for the page
+    that offers the "Move to this time" button."""
+    now = now or timezone.now()
+    if practitioner is None and by_clinic:
+        practitioner = appointment.practitioner
+    return _check_move(
+        appointment,
+        slot_reader.Scope.of(appointment.service, practitioner),
+        starts_at,
+        practitioner=practitioner,
+        by_clinic=by_clinic,
+        rules=BookingRules.current(),
+        now=now,
+    )
+
+
 def move(
     appointment: Appointment,
     *,
@@ -393,32 +453,18 @@ def move(
     online = not by_clinic
     with transaction.atomic():
         current = _lock(appointment)
-        if current.status != Appointment.Status.BOOKED:
-            raise AlreadyDone(_("This appointment can no longer be moved."))
-        if current.starts_at == starts_at and (
-            practitioner is None or practitioner.pk == current.practitioner_id
-        ):
-            raise Unchanged(current)
-        if not by_clinic and not current.client_may_change(now, rules.cutoff):
-            raise BookingError(
-                _("It is too late to move this appointment online. Please call the clinic.")
-            )
-        service = current.service
         if practitioner is None and by_clinic:
             practitioner = current.practitioner
+        service = current.service
         scope = slot_reader.Scope.of(service, practitioner)
-        conflict = _patient_conflict(
-            current.patient_id, starts_at, starts_at + service.duration, exclude=current.pk
-        )
-        if conflict is not None:
-            raise PatientBusy(current.patient, conflict)
-        slot = _find_slot(
+        slot = _check_move(
+            current,
             scope,
             starts_at,
-            online=online,
+            practitioner=practitioner,
+            by_clinic=by_clinic,
             rules=rules,
             now=now,
-            exclude_appointment=current.pk,
         )
         if practitioner is None:
             tz = Clinic.current().tz

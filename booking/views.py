@@ -644,6 +644,21 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
         if not form.is_valid():
             raise Http404
         taken = None
+        refused = ""
+        status = 400
+        if request.method == "GET":
+            # The same checks as the move itself, before offering its button (a stale or
+            # tampered URL says why instead).
+            try:
+                services.check_move(
+                    appointment, starts_at=form.cleaned_data["start"], by_clinic=False
+                )
+            except services.Unchanged as error:
+                refused, status = str(error), 200  # its own time, offered in the list: no fault
+            except services.SlotTaken as error:
+                taken = error
+            except services.BookingError as error:
+                refused = str(error)
         if request.method == "POST":
             try:
                 services.move(
@@ -674,9 +689,10 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
                 "end": start + appointment.service.duration,
                 "form": form,
                 "taken": taken,
+                "refused": refused,
                 "back_url": page_url,
             },
-            status=409 if taken else 200,
+            status=409 if taken else status if refused else 200,
         )
     scope = slot_reader.Scope.of(appointment.service)
     context = {"appointment": appointment}

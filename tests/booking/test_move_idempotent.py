@@ -150,3 +150,25 @@ def test_a_cancellation_can_keep_the_time_from_the_waitlist(
     assert appointment.status == "cancelled"
     assert notify.cancelled.call_count == 1
     assert not released.called
+
+
+@pytest.mark.parametrize(
+    ("start", "message", "status"),
+    [
+        (at(DAY, 9), "already at this time", 200),  # where it already is: no fault
+        (at(DAY, 3), "not open for booking", 400),  # tampered: 03:00
+        (at(DAY, 9, 10), "not open for booking", 400),  # off the grid
+    ],
+)
+def test_the_move_page_checks_the_time_before_offering_its_button(
+    as_client, appointment, notify, start, message, status
+):
+    url = reverse("booking:move", args=[appointment.pk])
+    response = as_client.get(url, {"start": stamp(start)})
+    html = response.content.decode()
+    assert response.status_code == status
+    assert message in html
+    assert "Move to this time" not in html
+    assert "Choose another time" in html
+    ok = as_client.get(url, {"start": stamp(at(DAY, 10))}).content.decode()
+    assert "Move to this time" in ok
