@@ -123,7 +123,8 @@ def test_every_client_page_panel_reads_only_what_it_was_given(busy_client, recep
     request, panels = _panels("client_panels", reception, busy_client)
     allowed = _page_names(request) | {"client"}
 
-    assert panels, "the apps give the client page no panel at all"
+    apps_with_a_panel = {panel.template.split("/")[0] for panel in panels}
+    assert apps_with_a_panel == {"records", "booking", "waitlist", "messaging", "notifications"}
     problems = {panel.template: _undeclared(panel, allowed) for panel in panels}
     assert {name: reads for name, reads in problems.items() if reads} == {}
 
