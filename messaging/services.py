@@ -13,7 +13,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from messaging import attachments as files
-from messaging import live
+from messaging import contact, live
 from messaging.models import (
     CLINIC_KINDS,
     Attachment,
@@ -25,7 +25,7 @@ from messaging.models import (
 )
 from messaging.rules import emergency_words_in
 from portal.access import is_staff
-from portal.lib import hours
+from portal.lib import dates
 from portal.lib.crypto import encrypt_bytes, keyring_from_settings
 from portal.lib.phones import display_phone
 from portal.models import Client, Clinic, User
@@ -112,7 +112,15 @@ def _add_message(
     return message
 
 
-def _emergency_reply(clinic: Clinic) -> str:
+def _emergency_reply(clinic: Clinic, *, closed: bool | None) -> str:
+    """Call now, never "wait for us". Out of hours the emergency line comes first: the
+    clinic's own number would ring in an empty room."""
+    if clinic.emergency_phone and closed:
+        return _(
+            "Automatic reply: your message may describe an emergency. The clinic is closed now: "
+            "do not wait for a written answer, call the emergency line now on %(emergency)s. "
+            "This automatic reply is not a medical opinion."
+        ) % {"emergency": display_phone(clinic.emergency_phone)}
     if clinic.emergency_phone:
         return _(
             "Automatic reply: your message may describe an emergency. Do not wait for a written "
@@ -130,20 +138,15 @@ def _emergency_reply(clinic: Clinic) -> str:
 
 def _closed_note(clinic: Clinic, opening: datetime) -> str:
     local = timezone.localtime(opening, clinic.tz)
+    when = f"{dates.weekday_day_month(local.date())}, {formats.time_format(local, 'H:i')}"
+    if clinic.emergency_phone:
+        return _(
+            "Automatic note: the clinic is closed now. The team will answer from %(when)s. "
+            "In an emergency, call the emergency line on %(emergency)s."
+        ) % {"when": when, "emergency": display_phone(clinic.emergency_phone)}
     return _("Automatic note: the clinic is closed now. The team will answer from %(when)s.") % {
-        "when": formats.date_format(local, "l j F, H:i")
+        "when": when
     }
-
-
-def _next_opening(now: datetime) -> datetime | None:
-    """booking's answer, kept a minute: it expands weeks of hours, and every client message
-    asks. Hours edited now apply within the minute."""
-    key = f"messaging:next-opening:{int(now.timestamp() // 60)}"
-    cached = cache.get(key)
-    if cached is None:
-        cached = (hours.next_opening(now),)
-        cache.set(key, cached, 90)
-    return cached[0]
 
 
 def _closed_until(conversation: Conversation, now: datetime) -> datetime | None:
@@ -152,7 +155,7 @@ def _closed_until(conversation: Conversation, now: datetime) -> datetime | None:
     Nothing is said when the hours are unknown (no provider, or no hours set: next_opening is
     None), when the clinic is open, or when this conversation had a note in the last 12 hours.
     """
-    opening = _next_opening(now)
+    opening = contact.next_opening(now)
     if opening is None or opening <= now:
         return None
     if conversation.messages.filter(
@@ -292,7 +295,7 @@ def post_message(
                             conversation,
                             kind=Kind.EMERGENCY,
                             author=None,
-                            body=_emergency_reply(clinic),
+                            body=_emergency_reply(clinic, closed=contact.closed_now(now)),
                             now=now,
                         )
                     )

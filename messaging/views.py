@@ -7,11 +7,14 @@ from django.db.models import Count, F, Q
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.translation import get_language, gettext_lazy
+from django.utils import timezone
+from django.utils.csp import CSP
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext as _
+from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from messaging import services, stats
+from messaging import contact, services, stats
 from messaging.access import conversation_for
 from messaging.attachments import decrypted_chunks
 from messaging.forms import AssignForm, ComposeForm, NewConversationForm, QuickReplyForm
@@ -24,15 +27,17 @@ from portal.access import (
     manager_required,
     staff_required,
 )
-from portal.models import AccessLog, Client, User
+from portal.models import AccessLog, Client, Clinic, User
 
+# Filter labels name a set of conversations: "Urgentes", "Fermées" in French, plural, where the
+# badge on one conversation says "Urgente".
 FILTERS = {
-    "": gettext_lazy("All open"),
-    "urgent": gettext_lazy("Urgent"),
-    "unassigned": gettext_lazy("Unassigned"),
-    "mine": gettext_lazy("Mine"),
-    "waiting": gettext_lazy("Waiting for the clinic"),
-    "closed": gettext_lazy("Closed"),
+    "": pgettext_lazy("inbox filter", "All open"),
+    "urgent": pgettext_lazy("inbox filter", "Urgent"),
+    "unassigned": pgettext_lazy("inbox filter", "Unassigned"),
+    "mine": pgettext_lazy("inbox filter", "Mine"),
+    "waiting": pgettext_lazy("inbox filter", "Waiting for the clinic"),
+    "closed": pgettext_lazy("inbox filter", "Closed"),
 }
 INBOX_SIZE = 100
 
@@ -145,6 +150,7 @@ def conversations(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "conversations": Conversation.objects.of_client(client).select_related("patient"),
+        "call_line": contact.line_to_call(Clinic.current(), timezone.now()),
     }
     return render(request, "messaging/conversations.html", context)
 
@@ -177,6 +183,7 @@ def _page_context(request, conversation: Conversation, thread, compose: ComposeF
         "client_token": (compose["client_token"].value() if compose else None) or _token(),
         "form_errors": [e for errors in compose.errors.values() for e in errors] if compose else [],
         "quick_replies": QuickReply.objects.all() if staff else [],
+        "call_line": contact.line_to_call(Clinic.current(), timezone.now()),
     }
     if staff:
         context["assign_form"] = AssignForm(initial={"assignee": conversation.assignee_id})
@@ -218,8 +225,21 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# A photo opened on its own is shown by the browser's image view, which styles it inline (and
+# the page CSP, style-src 'self', refused that: three CSP errors on each photo a client opened
+# from the conversation). The file is a checked photo or PDF, never HTML: nothing may load or
+# run (default-src 'none'), only the image itself and the browser's own inline style.
+ATTACHMENT_CSP = {
+    "default-src": [CSP.NONE],
+    "img-src": [CSP.SELF],
+    "style-src": [CSP.UNSAFE_INLINE],
+    "frame-ancestors": [CSP.NONE],
+}
+
+
 @login_required
 @require_GET
+@csp_override(ATTACHMENT_CSP)
 def attachment(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     item = Attachment.objects.select_related("message").filter(pk=pk).first()
     if item is None:
