@@ -83,16 +83,43 @@
     }
   });
 
-  document.addEventListener("change", (event) => {
+  // Quick replies: inserted on an explicit action only (the Insert button, or Enter on the
+  // list). Never on "change": keyboard users go through the options with the arrow keys, and
+  // browsers fire "change" on every arrow press of a closed <select>.
+  function insertQuickReply() {
+    const select = document.getElementById("quick-reply");
+    const body = document.getElementById("compose-body");
+    if (!select || !body || !select.value) return;
+    body.value = body.value ? body.value + "\n" + select.value : select.value;
+    select.value = "";
+    body.focus();
+    body.setSelectionRange(body.value.length, body.value.length);
+  }
+
+  function showQuickReplies() {
+    document.querySelectorAll("[data-quick-reply-box][hidden]").forEach((box) => {
+      box.hidden = false;
+    });
+  }
+
+  document.addEventListener("click", (event) => {
+    if (event.target instanceof Element && event.target.closest("[data-quick-reply-insert]")) {
+      insertQuickReply();
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
     const select = event.target;
     if (!(select instanceof HTMLSelectElement) || !select.hasAttribute("data-quick-reply")) return;
-    const body = document.getElementById("compose-body");
-    if (body && select.value) {
-      body.value = body.value ? body.value + "\n" + select.value : select.value;
-      body.focus();
+    if (event.key === "Enter") {
+      event.preventDefault(); // never submits the message
+      insertQuickReply();
     }
-    select.value = "";
   });
+
+  // The compose form is replaced after each message sent over the socket: show it again.
+  document.addEventListener("DOMContentLoaded", showQuickReplies);
+  document.addEventListener("htmx:wsAfterMessage", showQuickReplies);
 
   // Keeps the presence row fresh, so the "new message" e-mail is not sent while reading.
   setInterval(() => send({ type: "ping" }), 60000);
