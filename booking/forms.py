@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from booking.models import (
     Appointment,
@@ -36,7 +37,11 @@ class ChooseForm(forms.Form):
 
     patient = forms.ModelChoiceField(queryset=None, label=_("For"), empty_label=None)
     service = forms.ModelChoiceField(
-        queryset=None, label=_("Service"), to_field_name="slug", empty_label=None
+        # A context of its own: notifications' "Service" (service messages) wins otherwise.
+        queryset=None,
+        label=pgettext_lazy("what is booked", "Service"),
+        to_field_name="slug",
+        empty_label=None,
     )
     practitioner = forms.ModelChoiceField(
         queryset=None, label=_("With"), required=False, empty_label=_("First available")
