@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from booking import services as booking
 from booking.models import Appointment, WeeklyHours
-from tests.booking.factories import make_appointment
+from tests.booking.factories import make_appointment, make_service
 from tests.waitlist.conftest import DAY, at
 from tests.waitlist.factories import make_entry
 from waitlist import services
@@ -237,4 +237,20 @@ def test_clients_cannot_book_a_phone_only_slot_for_anyone(
     url = reverse("waitlist:staff_book", args=[release.pk])
     for http in (as_client, as_other_client):
         assert http.post(url, {"entry": waiting[0].pk}).status_code in (403, 404)
+    assert not Appointment.objects.exists()
+
+
+def test_staff_cannot_book_a_slot_for_a_client_waiting_for_something_else(
+    now, site, consultation, dubois, waiters, phone_hours, reception, notify
+):
+    vaccine = make_service(site, [dubois], slug="vaccine", name="Vaccine", duration=15)
+    client, patient = waiters[0]
+    other = make_entry(client, patient, vaccine, earliest=DAY)
+    release = services.offer_free_slot(
+        service=consultation, practitioner=dubois, starts_at=at(12, 30), by_user=reception
+    )
+    with pytest.raises(services.WaitlistError):
+        services.claim_for(release, other, by_user=reception)
+    release.refresh_from_db()
+    assert release.status == Release.Status.OPEN
     assert not Appointment.objects.exists()
