@@ -7,10 +7,9 @@ decide: cancel them (the client gets the clinic's cancellation notice) or move e
 an absence is saved the affected appointments are listed; after, the agenda flags the ones
 still booked inside an absence as "to move".
 
-Cancelling here differs from ``services.cancel`` in one respect: the freed time is NOT offered
-to the waitlist. It lies inside the absence, so the engine would refuse to book it and an offer
-would be a promise the clinic cannot keep. (``services.cancel`` always releases; a ``release``
-keyword there would let this module call it instead of mirroring it.)
+Cancelling here is ``services.cancel`` by the clinic with ``release=False``: the freed time is
+NOT offered to the waitlist. It lies inside the absence, so the engine would refuse to book it
+and an offer would be a promise the clinic cannot keep.
 """
 
 from __future__ import annotations
@@ -177,33 +176,14 @@ def _cancel(
 def cancel_for_absence(
     appointment: Appointment, *, reason: str, by_user: User, now: datetime
 ) -> Appointment:
-    """``services.cancel`` by the clinic, without offering the slot to the waitlist.
+    """Cancel by the clinic, the client told, the freed time kept from the waitlist.
 
-    Locks the appointment row (FOR UPDATE) like ``services.cancel``, so a move or confirm
-    racing with it sees the cancellation. The client's notice goes through the same after-commit
-    path (urgent: a cancellation by the clinic is sent even in quiet hours).
+    ``services.cancel`` locks the row and plans the clinic-cancelled notice in the transaction;
+    ``release=False`` because the time lies inside the absence: nobody could book it.
     """
-    with transaction.atomic():
-        current = services._lock(appointment)
-        if current.status != Appointment.Status.BOOKED:
-            raise services.AlreadyDone(_("This appointment is already cancelled or over."))
-        current.status = Appointment.Status.CANCELLED
-        current.cancelled_at = now
-        current.cancel_reason = reason[:300]
-        current.cancelled_by_clinic = True
-        current.version += 1
-        current.save(
-            update_fields=[
-                "status",
-                "cancelled_at",
-                "cancel_reason",
-                "cancelled_by_clinic",
-                "version",
-            ]
-        )
-        transaction.on_commit(slot_reader.invalidate, robust=True)
-        transaction.on_commit(lambda: services._emit_cancelled(current, True), robust=True)
-    return current
+    return services.cancel(
+        appointment, by_user=by_user, by_clinic=True, reason=reason, now=now, release=False
+    )
 
 
 # --- reads for the agenda -------------------------------------------------------------------------
