@@ -35,24 +35,32 @@ def _whole_words(alternatives: Iterable[str]) -> re.Pattern[str]:
 
 
 @dataclass(frozen=True)
-class _Compiled:
-    name: str
-    signs: re.Pattern[str] | None
-    absolute: re.Pattern[str] | None
+class _Group:
+    category: str
+    negatable: bool  # a sign (a negation before it cancels it), not an absolute
     requires: re.Pattern[str] | None
 
 
 @lru_cache(maxsize=1)
-def _lexicon() -> tuple[_Compiled, ...]:
-    return tuple(
-        _Compiled(
-            name=category.name,
-            signs=_whole_words(category.signs) if category.signs else None,
-            absolute=_whole_words(category.absolute) if category.absolute else None,
-            requires=re.compile(category.requires) if category.requires else None,
-        )
-        for category in lexicon.CATEGORIES
-    )
+def _lexicon() -> tuple[re.Pattern[str], dict[str, _Group]]:
+    """One pattern for the whole lexicon, a named group per category and kind: one scan of the
+    message instead of one per category. Absolutes come first, so that where an absolute and a
+    sign start at the same word ("ne respire plus"), the absolute wins."""
+    groups: dict[str, _Group] = {}
+    alternatives = []
+    for kind in ("absolute", "signs"):
+        for index, category in enumerate(lexicon.CATEGORIES):
+            patterns = getattr(category, kind)
+            if not patterns:
+                continue
+            name = f"{kind[0]}{index}"
+            groups[name] = _Group(
+                category=category.name,
+                negatable=kind == "signs",
+                requires=re.compile(category.requires) if category.requires else None,
+            )
+            alternatives.append(f"(?P<{name}>" + "|".join(f"(?:{p})" for p in patterns) + ")")
+    return _whole_words(alternatives), groups
 
 
 @lru_cache(maxsize=8)
@@ -125,16 +133,14 @@ def emergencies_in(text: str, words: Iterable[str] | None = None) -> list[Hit]:
     plain = normalise(text)
     hits: list[tuple[int, Hit]] = []
     if words is None:
-        for category in _lexicon():
-            if category.requires is not None and not category.requires.search(plain):
+        pattern, groups = _lexicon()
+        for match in pattern.finditer(plain):
+            group = groups[match.lastgroup]
+            if group.requires is not None and not group.requires.search(plain):
                 continue
-            if category.absolute is not None:
-                for match in category.absolute.finditer(plain):
-                    hits.append((match.start(), Hit(category.name, match.group(0))))
-            if category.signs is not None:
-                for match in category.signs.finditer(plain):
-                    if not negated(plain, match.start(), match.end()):
-                        hits.append((match.start(), Hit(category.name, match.group(0))))
+            if group.negatable and negated(plain, match.start(), match.end()):
+                continue
+            hits.append((match.start(), Hit(group.category, match.group(0))))
         words = settings.ACCUEIL_MESSAGING_EMERGENCY_WORDS
     pattern = _words_pattern(tuple(words))
     if pattern is not None:
