@@ -18,12 +18,12 @@ def frozen():
         yield
 
 
-def test_changing_the_animal_replaces_the_request_in_flight_and_shows_a_loading_line(
+def test_changing_the_animal_waits_for_the_request_in_flight_and_shows_a_loading_line(
     as_client, filou, consultation
 ):
     html = as_client.get(reverse("booking:new")).content.decode()
-    # The form and the day links share one request queue: a new choice aborts the old one.
-    assert 'class="booking-flow" hx-sync="this:replace" hx-indicator="#booking-loading"' in html
+    # The form and the day links share one request queue: the last choice runs last.
+    assert 'class="booking-flow" hx-sync="this:queue last" hx-indicator="#booking-loading"' in html
     assert 'id="booking-loading" class="htmx-indicator booking-loading"' in html
     assert "style=" not in html.split('class="booking-flow"', 1)[1]
     chooser = html.split('class="chooser"', 1)[1].split("</form>", 1)[0]
@@ -66,6 +66,6 @@ def test_the_move_page_shares_the_same_guard(as_client, client_user, filou, cons
         starts_at=at(DAY, 9),
     )
     html = as_client.get(reverse("booking:move", args=[appointment.pk])).content.decode()
-    assert 'hx-sync="this:replace"' in html
+    assert 'hx-sync="this:queue last"' in html
     assert "booking-loading" in html
     assert "<button" in html.split('aria-label="Free times"', 1)[1].split("</ul>", 1)[0]
