@@ -5,6 +5,20 @@ conversations), so daphne runs in a thread of this process for the whole session
 test database. Every journey gets a fresh browser context; `snap` saves a screenshot at the
 current width and `snap_widths` at a phone's and a desktop's, into tests/browser/screenshots/
 (ignored by git).
+
+Languages: `page_fr` reads the portal in French (the clinic's default), `page` in English;
+`any_page` with `say(french, english)` runs a journey once in each.
+
+Accessibility: every page and every htmx swap a journey acts on is checked with axe-core, in
+light and dark, and any serious or critical violation fails the journey (see `check_a11y`).
+
+The clock: journeys that book "in the next days" travel (`clock`, time_machine, ticking) to a
+fixed weekday and hour, so they hold at any real hour: "sunday-night" (Sunday 23:30 in Paris,
+when tomorrow's slots fall inside the 24-hour cut-off and today is closed) and "weekday"
+(Wednesday 10:00, mid-morning with the day half gone). The instant is the NEXT such one after
+the real date, not a fixed date: daphne runs in this process and sees the travelled clock, but
+chromium does not, and it would drop cookies the server dated in its past (the session lasts
+12 hours). Chromium's own clock is left alone: no page script reads the time.
 """
 
 import os
@@ -13,9 +27,13 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, sync_playwright
@@ -162,18 +180,22 @@ def until_sockets_closed(server) -> None:
 
 
 # Accessibility: axe-core (tests/browser/vendor/, test-only) is added to every document of a
-# journey's context as an init script, which the site's CSP does not govern (add_script_tag
-# would be refused by script-src 'self'). A small mark notes when the document has loaded or htmx
-# has settled a swap; before the page sends its next request (a navigation, a form, an htmx
-# call) and when the journey ends, the page as it then stands is checked, in light then in dark.
+# journey's context as an init script, which the site's CSP does not govern (add_script_tag would
+# be refused by script-src 'self'). A mark on <html> says a check is due once the document has
+# loaded or htmx has settled a swap; Playwright runs a locator handler before every action and
+# every expect() while the mark is there, and the page fixture's goto and teardown check too.
+# So every page and every swapped state a journey acts on is checked, in light and in dark,
+# without the journey asking. (A route handler could not do it: in Playwright's sync API it may
+# not wait for the page.)
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 A11Y_MARKS = """
-window.__a11yDirty = false;
-addEventListener("load", () => { window.__a11yDirty = true; });
-document.addEventListener("htmx:afterSettle", () => { window.__a11yDirty = true; });
+const a11yDue = () => { document.documentElement.dataset.a11yDue = ""; };
+addEventListener("load", () => { if (document.contentType === "text/html") a11yDue(); });
+document.addEventListener("htmx:afterSettle", a11yDue);
 """
+A11Y_DUE = "html[data-a11y-due]"
 A11Y_RUN = """async (rules) => {
-  window.__a11yDirty = false;
+  delete document.documentElement.dataset.a11yDue;
   const options = {resultTypes: ["violations"]};
   if (rules) options.runOnly = {type: "rule", values: rules};
   const result = await axe.run(document, options);
@@ -201,40 +223,44 @@ def _axe(page: Page) -> list[str]:
                     f"{page.url} ({scheme}) {violation['impact']} {violation['id']}: "
                     f"{violation['help']}\n    {nodes}"
                 )
-        page.emulate_media(color_scheme="light")
     except PlaywrightError as error:
-        if "context was destroyed" in str(error) or "closed" in str(error):
-            return found  # the page left meanwhile: its successor is checked in turn
-        raise
+        if "destroyed" not in str(error) and "closed" not in str(error):
+            raise
+        # The page left meanwhile (a click's navigation): its successor is checked in turn.
+    finally:
+        if not page.is_closed():
+            page.emulate_media(color_scheme="light")
     return found
 
 
 def check_a11y(page: Page) -> None:
     """Fail now on any serious or critical axe violation of the page as it stands, in the light
-    and the dark colour schemes. Journeys need not call it: every page they leave is checked."""
+    and the dark colour schemes. Journeys on `page`/`page_fr` need not call it (see above)."""
     found = _axe(page)
     assert found == [], "\n".join(found)
 
 
-def _checked_before_each_request(page: Page, found: list[str]) -> None:
-    def before(route, request) -> None:
-        if request.resource_type in ("document", "xhr", "fetch") and request.frame == (
-            page.main_frame
-        ):
-            try:
-                dirty = page.evaluate("window.__a11yDirty === true")
-            except PlaywrightError:
-                dirty = False
-            if dirty:
-                found.extend(_axe(page))
-        route.fallback()
+def _checked_as_it_goes(page: Page, found: list[str]) -> None:
+    page.add_locator_handler(
+        page.locator(A11Y_DUE), lambda: found.extend(_axe(page)), no_wait_after=True
+    )
+    goto = page.goto
 
-    page.route("**/*", before)
+    def checked_goto(*args, **kwargs):
+        _check_if_due(page, found)
+        return goto(*args, **kwargs)
+
+    page.goto = checked_goto
+
+
+def _check_if_due(page: Page, found: list[str]) -> None:
+    if not page.is_closed() and page.locator(A11Y_DUE).count():
+        found.extend(_axe(page))
 
 
 LANGUAGE_LOCALES = {"fr": "fr-FR", "en": "en-GB"}
 # Off until the pages journeys visit pass: then every page a journey leaves is checked.
-A11Y_AUTOMATIC = False
+A11Y_AUTOMATIC = True
 
 
 def open_page(browser: Browser, base_url: str, language: str = "fr") -> tuple[Page, list[str]]:
@@ -267,17 +293,13 @@ def open_page(browser: Browser, base_url: str, language: str = "fr") -> tuple[Pa
 
     page.on("console", on_console)
     if A11Y_AUTOMATIC:
-        _checked_before_each_request(page, errors)
+        _checked_as_it_goes(page, errors)
     return page, errors
 
 
 def close_page(page: Page, errors: list[str], server) -> None:
-    if A11Y_AUTOMATIC and not page.is_closed():
-        try:
-            if page.evaluate("window.__a11yDirty === true"):
-                errors.extend(_axe(page))
-        except PlaywrightError:
-            pass
+    if A11Y_AUTOMATIC:
+        _check_if_due(page, errors)
     page.context.close()
     until_sockets_closed(server)
     # A CSP violation, a script error or an accessibility violation is a bug even when the
@@ -345,12 +367,12 @@ def _language(page: Page) -> str:
 
 
 def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
-    """Signs in through the form, in the page's language."""
+    """Signs in through the form, in the page's language. The fields are found by name: their
+    words belong to the sign-in page's own journey, and the catalogue moves under everyone."""
     page.goto("/accounts/login/")
-    french = _language(page) == "fr"
-    page.get_by_label("Courriel" if french else "Email").fill(email)
-    page.get_by_label("Mot de passe" if french else "Password").fill(password)
-    page.get_by_role("button", name="Se connecter" if french else "Sign in").click()
+    page.locator("input[name=login]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
 
 
 def sign_in_staff(page: Page, user) -> None:
@@ -359,3 +381,67 @@ def sign_in_staff(page: Page, user) -> None:
     page.get_by_label("Code").fill(current_code(user))
     page.get_by_role("button", name="Continuer" if _language(page) == "fr" else "Continue").click()
     page.wait_for_url("**/")
+
+
+PARIS = ZoneInfo("Europe/Paris")
+INSTANTS = {"sunday-night": (6, clock_time(23, 30)), "weekday": (2, clock_time(10))}
+
+
+def next_instant(name: str, now: datetime | None = None) -> datetime:
+    """The next weekday and hour of INSTANTS[name] in Paris, at least a day after `now`."""
+    weekday, at = INSTANTS[name]
+    today = (now or datetime.now(PARIS)).astimezone(PARIS).date() + timedelta(days=1)
+    day = today + timedelta(days=(weekday - today.weekday()) % 7)
+    return datetime.combine(day, at, tzinfo=PARIS)
+
+
+@pytest.fixture(params=["weekday"])
+def clock(request) -> Iterator[datetime]:
+    """Travels (ticking) to a named instant; parametrize it indirectly with "sunday-night"."""
+    start = next_instant(request.param)
+    with time_machine.travel(start, tick=True):
+        yield start
+
+
+@pytest.fixture
+def demo_clinic(clock, live_url):
+    """The demo clinic of `manage.py seed_demo`, seeded at the journey's instant: Camille
+    Martin and her animals, the three vets with their hours, forty appointments around today.
+
+    Seeded from a plain thread: Playwright's event loop owns this one, and the apps announce
+    what they create through async_to_sync after commit."""
+    from django.apps import apps
+
+    from portal.demo import Demo
+
+    demo = Demo()
+    failures: list[BaseException] = []
+
+    def seed() -> None:
+        try:
+            for config in apps.get_app_configs():
+                if hasattr(config, "seed_demo"):
+                    config.seed_demo(demo)
+        except BaseException as error:  # re-raised in the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=seed)
+    thread.start()
+    thread.join()
+    if failures:
+        raise failures[0]
+    return demo
+
+
+def demo_user(first: str, last: str):
+    from portal.demo import client_email
+    from portal.models import User
+
+    return User.objects.get(email=client_email(first, last))
+
+
+def demo_staff(email_name: str):
+    from portal.demo import DEMO_DOMAIN
+    from portal.models import User
+
+    return User.objects.get(email=f"{email_name}@{DEMO_DOMAIN}")

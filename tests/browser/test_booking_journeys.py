@@ -1,7 +1,8 @@
-"""Booking journeys in a real browser: a client books and cancels, staff run the agenda, a
-reminder's one-tap link."""
+"""Booking journeys in a real browser, in French and in English: a client of the demo clinic
+books with the keyboard and cancels, staff run the agenda, a reminder's one-tap link."""
 
-from datetime import datetime, time, timedelta
+import re
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -9,26 +10,51 @@ from playwright.sync_api import Page, expect
 
 from booking.models import Appointment
 from booking.notices import link_token
+from portal.demo import DEMO_PASSWORD
 from portal.models import Clinic
+from records.models import Patient
 from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
-from tests.browser.conftest import current_code, snap_widths
+from tests.browser.conftest import current_code, demo_user, snap_widths
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EVERY_DAY = [(time(8), time(12), True), (time(13), time(20), True), (time(20), time(22), False)]
+WEEKDAYS = {
+    "fr": ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"],
+    "en": ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"],
+}
+MONTHS = {
+    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+    "en": "January February March April May June July August September October November December",
+}
 
 
-def sign_in_to(page: Page, user, path: str) -> None:
+def day_words(day: date, language: str) -> str:
+    """ "mardi 1er décembre" / "Tuesday 1 December", as a person reads the date."""
+    number = "1er" if language == "fr" and day.day == 1 else str(day.day)
+    month = MONTHS[language].split()[day.month - 1]
+    return f"{WEEKDAYS[language][day.weekday()]} {number} {month}"
+
+
+def sign_in_to(page: Page, user, path: str, password: str = factories.PASSWORD) -> None:
     """Sign in straight to a booking page (the dashboard also hosts other teams' panels)."""
     page.goto(f"/accounts/login/?next={path}")
-    page.get_by_label("Email").fill(user.email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator("input[name=login]").fill(user.email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
     if user.is_clinic_staff:
         page.get_by_label("Code").fill(current_code(user))
-        page.get_by_role("button", name="Continue").click()
+        page.locator("main button[type=submit]").first.click()
     page.wait_for_url(f"**{path.split('?')[0]}*")
+
+
+def focused(page: Page) -> str:
+    """What document.activeElement is, as `tag: its text`."""
+    return page.evaluate(
+        "() => { const e = document.activeElement;"
+        " return `${e.tagName.toLowerCase()}: ${e.innerText.trim().replace(/\\s+/g, ' ')}`; }"
+    )
 
 
 @pytest.fixture
@@ -46,53 +72,108 @@ def clinic_open(site):
     return service, dubois, fontaine
 
 
-def test_a_client_books_the_first_available_slot_then_cancels(
-    page: Page, client_user, clinic_open, notify
+@pytest.mark.parametrize(
+    ("language", "clock"),
+    [("fr", "sunday-night"), ("fr", "weekday"), ("en", "sunday-night")],
+    indirect=["clock"],
+)
+def test_a_client_books_with_the_keyboard_then_cancels(
+    clock, demo_clinic, any_page: Page, say, language
 ):
-    factories.make_patient(client_user, name="Filou")
-    sign_in_to(page, client_user, "/booking/")
-    page.get_by_role("button", name="Book an appointment").click()
-    expect(page.get_by_role("heading", name="Book an appointment")).to_be_visible()
+    page = any_page
+    camille = demo_user("Camille", "Martin")
+    # The demo names animals after their owner's row number: take hers as they came out.
+    animal = Patient.objects.of_client(camille.client).order_by("name").last()
+    already = set(Appointment.objects.filter(client=camille.client).values_list("pk", flat=True))
+    sign_in_to(page, camille, "/booking/", DEMO_PASSWORD)
+    page.get_by_role("button", name=say("Prendre rendez-vous", "Book an appointment")).click()
+    expect(
+        page.get_by_role("heading", name=say("Prendre rendez-vous", "Book an appointment"))
+    ).to_be_visible()
+    with page.expect_response(lambda response: "/booking/new/" in response.url):
+        page.get_by_label(say("Pour", "For")).select_option(str(animal.pk))
+    expect(page.get_by_label(say("Avec", "With"))).to_have_value("")  # first available
     free_days = page.locator("a.day.free")
     expect(free_days.first).to_be_visible()
-    assert page.get_by_label("With").input_value() == ""  # first available
-    snap_widths(page, "booking-days")
+    snap_widths(page, f"booking-days-{language}")
 
-    # A later free day (past the 24-hour cut-off), through htmx: only the availability part
-    # is swapped.
-    free_days.last.click()
-    expect(page.locator("a.day").last).to_have_attribute("aria-current", "date")
-    expect(page.get_by_role("list", name="Free times")).to_be_visible()
-    chosen = page.get_by_role("list", name="Free times").get_by_role("button").first
-    chosen_time = chosen.inner_text()
-    chosen.click()
+    # A free day a few days on, from the keyboard: Enter on the link swaps only the times in,
+    # focus lands on the day's heading and the next Tab reaches its first free time.
+    chosen_day = date.fromisoformat(
+        re.search(r"day=([\d-]+)", free_days.nth(2).get_attribute("href")).group(1)
+    )
+    assert chosen_day > clock.date()
+    free_days.nth(2).focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("a.day[aria-current=date]")).to_contain_text(str(chosen_day.day))
+    heading = page.locator("#availability h3")
+    expect(heading).to_have_text(re.compile(day_words(chosen_day, language), re.IGNORECASE))
+    expect(heading).to_be_focused()
+    expect(page.locator("#live-region")).to_have_text(
+        re.compile(day_words(chosen_day, language), re.IGNORECASE)
+    )
+    page.keyboard.press("Tab")
+    first_time = (
+        page.get_by_role("list", name=say("Horaires libres", "Free times"))
+        .get_by_role("button")
+        .first
+    )
+    expect(first_time).to_be_focused()
+    chosen_time = first_time.inner_text()
+    assert re.fullmatch(r"\d\d:\d\d", chosen_time)
+    page.keyboard.press(" ")  # a real button: Space takes it
 
-    expect(page.get_by_role("heading", name="Confirm the appointment")).to_be_visible()
-    page.get_by_label("Reason for the visit (optional)").fill("Limping since Sunday")
-    snap_widths(page, "booking-confirm")
-    page.get_by_role("button", name="Book this appointment").click()
-
-    expect(page.get_by_text("Your appointment is booked.")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=say("Confirmer le rendez-vous", "Confirm the appointment"))
+    ).to_be_visible()
+    expect(page.get_by_test_id("when")).to_contain_text(
+        re.compile(day_words(chosen_day, language), re.IGNORECASE)
+    )
     expect(page.get_by_test_id("when")).to_contain_text(chosen_time)
-    expect(page.get_by_role("button", name="Add to my calendar (.ics)")).to_be_visible()
-    snap_widths(page, "booking-booked")
-    appointment = Appointment.objects.get()
-    assert appointment.reason == "Limping since Sunday"
-    assert notify.booked.call_args.args[0].appointment_id == appointment.pk
+    page.get_by_label(
+        say("Motif de la visite (facultatif)", "Reason for the visit (optional)")
+    ).fill(say("Boite depuis dimanche", "Limping since Sunday"))
+    snap_widths(page, f"booking-confirm-{language}")
+    page.get_by_role("button", name=say("Réserver ce rendez-vous", "Book this appointment")).click()
 
-    page.get_by_role("link", name="My appointments").last.click()
-    expect(page.get_by_test_id("upcoming")).to_contain_text("Filou")
-    snap_widths(page, "booking-mine")
-    page.get_by_test_id("upcoming").get_by_role("link", name="Cancel").click()
-    page.get_by_role("button", name="Cancel this appointment").click()
-    expect(page.get_by_text("Your appointment is cancelled.")).to_be_visible()
-    expect(page.get_by_text("You have no upcoming appointment.")).to_be_visible()
+    expect(
+        page.get_by_text(say("Votre rendez-vous est réservé.", "Your appointment is booked."))
+    ).to_be_visible()
+    expect(page.get_by_test_id("when")).to_contain_text(chosen_time)
+    expect(
+        page.get_by_role(
+            "button", name=say("Ajouter à mon agenda (.ics)", "Add to my calendar (.ics)")
+        )
+    ).to_be_visible()
+    snap_widths(page, f"booking-booked-{language}")
+    appointment = Appointment.objects.exclude(pk__in=already).get(client=camille.client)
+    assert appointment.patient == animal
+    assert appointment.reason == say("Boite depuis dimanche", "Limping since Sunday")
+
+    # The upcoming appointment is listed with its day and time, and can be cancelled.
+    page.get_by_role("link", name=say("Mes rendez-vous", "My appointments")).last.click()
+    listed = (
+        page.get_by_test_id("upcoming")
+        .locator("li")
+        .filter(has_text=re.compile(day_words(chosen_day, language), re.IGNORECASE))
+        .filter(has_text=chosen_time)
+    )
+    expect(listed).to_contain_text(animal.name)
+    snap_widths(page, f"booking-mine-{language}")
+    listed.get_by_role("link", name=say("Annuler", "Cancel")).click()
+    page.get_by_role(
+        "button", name=say("Annuler ce rendez-vous", "Cancel this appointment")
+    ).click()
+    expect(
+        page.get_by_text(say("Votre rendez-vous est annulé.", "Your appointment is cancelled."))
+    ).to_be_visible()
+    expect(listed).to_have_count(0)
     appointment.refresh_from_db()
     assert appointment.status == "cancelled"
 
 
 def test_reception_books_by_phone_moves_marks_and_sees_an_overlap_refused(
-    page: Page, reception, client_user, other_client_user, clinic_open, notify
+    clock, page: Page, reception, client_user, other_client_user, clinic_open, notify
 ):
     service, dubois, _fontaine = clinic_open
     filou = factories.make_patient(client_user, name="Filou")
@@ -114,8 +195,10 @@ def test_reception_books_by_phone_moves_marks_and_sees_an_overlap_refused(
     with page.expect_response(lambda response: "/booking/staff/book/" in response.url):
         page.get_by_label("With").select_option(label="Dr Dubois")
     expect(page.locator("a.day.free").first).to_be_visible()
-    page.locator("a.day.free").nth(2).click()
-    expect(page.locator("a.day").nth(2)).to_have_attribute("aria-current", "date")
+    third_free = page.locator("a.day.free").nth(2)
+    number = third_free.locator(".date").inner_text()
+    third_free.click()
+    expect(page.locator("a.day[aria-current=date] .date")).to_have_text(number)
     snap_widths(page, "booking-staff-book")
     page.get_by_role("list", name="Free times").get_by_role("button").first.click()
     page.get_by_role("button", name="Book this appointment").click()
@@ -164,7 +247,7 @@ def test_reception_books_by_phone_moves_marks_and_sees_an_overlap_refused(
     assert Appointment.objects.filter(patient=filou).count() == 1
 
 
-def test_a_reminders_one_tap_confirm_link(page: Page, client_user, clinic_open):
+def test_a_reminders_one_tap_confirm_link(clock, page: Page, client_user, clinic_open):
     service, dubois, _f = clinic_open
     filou = factories.make_patient(client_user, name="Filou")
     appointment = make_appointment(

@@ -9,10 +9,11 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from portal.demo import DEMO_PASSWORD
 from records import services
-from records.models import EntryKind, Report
+from records.models import EntryKind, Patient, Report
 from tests import factories
-from tests.browser.conftest import SCREENSHOTS, current_code, snap, snap_widths
+from tests.browser.conftest import SCREENSHOTS, current_code, demo_staff, snap, snap_widths
 from tests.records.factories import make_entry, make_report, make_weight, pdf_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,12 +29,12 @@ def _erasable_access_log(clearable_access_log):
     """These journeys write access-log lines (see tests/conftest.py)."""
 
 
-def sign_in_to(page: Page, email: str, next_url: str) -> None:
+def sign_in_to(page: Page, email: str, next_url: str, password: str = factories.PASSWORD) -> None:
     """Sign in straight to `next_url`: the dashboard's other panels are not this journey's."""
     page.goto(f"/accounts/login/?next={next_url}")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.locator("input[name=login]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
 
 
 def named_vet():
@@ -101,54 +102,76 @@ def test_an_owner_filters_the_timeline_sees_the_weights_and_downloads_a_report(
     assert saved.read_bytes().startswith(b"%PDF-")
 
 
-def test_a_vet_records_a_vaccination_and_publishes_a_written_report(page: Page, clinic):
-    owner = factories.make_client_user(first_name="Camille", last_name="Martin")
-    vet = named_vet()
-    patient = factories.make_patient(owner, name="Moka", species="cat", breed="Chartreux")
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_a_vet_records_a_vaccination_and_publishes_a_written_report(
+    clock, demo_clinic, any_page: Page, say, language
+):
+    """Dr Claire Dubois of the demo clinic, on one of its dogs, in the clinic's two languages."""
+    page = any_page
+    vet = demo_staff("dr.dubois")
+    patient = Patient.objects.filter(species="dog").order_by("pk").first()
     today = timezone.localdate()
 
-    sign_in_to(page, vet.email, "/records/staff/")
+    sign_in_to(page, vet.email, "/records/staff/", DEMO_PASSWORD)
     page.get_by_label("Code").fill(current_code(vet))
-    page.get_by_role("button", name="Continue").click()
-    search = page.get_by_label("Name, e-mail, phone or identification number")
-    search.fill("mok")
+    page.get_by_role("button", name=say("Continuer", "Continue")).click()
+    search = page.get_by_label(
+        say(
+            "Nom, e-mail, téléphone ou numéro d'identification",
+            "Name, e-mail, phone or identification number",
+        )
+    )
+    search.fill(patient.name[:3].lower())
     search.press("Enter")
-    page.get_by_role("link", name="Moka").click()
-    expect(page.get_by_role("heading", name="Moka", level=1)).to_be_visible()
+    page.get_by_role("link", name=patient.name).first.click()
+    expect(page.get_by_role("heading", name=patient.name, level=1)).to_be_visible()
 
-    # A few taps: pick the vaccine; the next due date comes from the protocol.
-    box = page.locator("#vaccination-box")
-    page.get_by_label("Vaccine", exact=True).select_option(label="Rabies")
-    expect(page.get_by_label("Next due")).to_have_value((today + timedelta(days=365)).isoformat())
-    # Wait for htmx to settle the new form (and wire up its fields) before the next tap.
-    expect(box).not_to_have_class(re.compile(r"htmx-(request|settling|swapping)"))
-    expect(box.locator(".htmx-added")).to_have_count(0)
-    page.get_by_label("Vaccine", exact=True).select_option(label="Typhus and coryza")
-    expect(page.get_by_label("Next due")).to_have_value((today + timedelta(weeks=4)).isoformat())
-    page.get_by_label("Batch number").fill("TC-2211")
-    snap_widths(page, "records-vet-vaccination")
-    page.get_by_role("button", name="Record the vaccination").click()
-    expect(page.get_by_text("Vaccination recorded.")).to_be_visible()
+    # A few taps: pick the vaccine; the next due date comes from the protocol, and the field
+    # holds it.
+    page.get_by_label(say("Vaccin", "Vaccine"), exact=True).select_option(
+        label=say("Rage", "Rabies")
+    )
+    next_due = page.get_by_label(say("Prochaine échéance", "Next due"))
+    expect(next_due).to_have_value((today + timedelta(days=365)).isoformat())
+    page.get_by_label(say("Numéro de lot", "Batch number")).fill("RB-2211")
+    snap_widths(page, f"records-vet-vaccination-{language}")
+    page.get_by_role(
+        "button", name=say("Enregistrer la vaccination", "Record the vaccination")
+    ).click()
     expect(
-        page.locator("#timeline").get_by_role("heading", name="Vaccination: Typhus and coryza")
+        page.get_by_text(say("Vaccination enregistrée.", "Vaccination recorded."))
+    ).to_be_visible()
+    expect(
+        page.locator("#timeline")
+        .get_by_role("heading", name=say("Vaccination : Rage", "Vaccination: Rabies"))
+        .first
     ).to_be_visible()
 
-    page.get_by_text("Write a report").click()
-    page.locator("#write-box").get_by_label("Title").fill("Compte rendu de consultation")
-    page.get_by_label("Report", exact=True).fill("Moka va bien.\n\nRappel dans un mois.")
-    page.locator("#write-box").get_by_role("button", name="Save as draft").click()
-    expect(page.get_by_text("Report saved as a draft")).to_be_visible()
-    page.get_by_role("button", name="Publish Compte rendu de consultation").click()
-    expect(page.get_by_text("Published: the owners are told")).to_be_visible()
-    snap_widths(page, "records-vet-published")
-    report = Report.objects.get()
+    title = say("Compte rendu de consultation", "Consultation report")
+    page.get_by_text(say("Rédiger un compte rendu", "Write a report")).click()
+    page.locator("#write-box").get_by_label(say("Titre", "Title")).fill(title)
+    page.get_by_label(say("Compte rendu", "Report"), exact=True).fill(
+        f"{patient.name} va bien.\n\nRappel dans un mois."
+    )
+    page.locator("#write-box").get_by_role(
+        "button", name=say("Enregistrer comme brouillon", "Save as draft")
+    ).click()
+    expect(
+        page.get_by_text(say("Compte rendu enregistré comme brouillon", "Report saved as a draft"))
+    ).to_be_visible()
+    page.get_by_role("button", name=f"{say('Publier', 'Publish')} {title}").click()
+    expect(
+        page.get_by_text(say("Publié : les propriétaires sont prévenus", "Published: the owners"))
+    ).to_be_visible()
+    snap_widths(page, f"records-vet-published-{language}")
+    report = Report.objects.get(title=title)
     assert report.is_published
     assert report.source == "written"
     assert report.patient == patient
 
     # Look at the generated PDF too (rendered to PNG when a rasteriser is at hand).
     with page.expect_download() as info:
-        page.get_by_role("link", name="Compte rendu de consultation").click()
+        page.get_by_role("link", name=title).click()
     pdf = Path(info.value.path()).read_bytes()
     assert pdf.startswith(b"%PDF-")
     _look_at_the_report(page, pdf, report)
@@ -177,7 +200,7 @@ def _look_at_the_report(page: Page, pdf: bytes, report: Report) -> None:
             "practitioner": report.author,
             "title": report.title,
             "date": report.date,
-            "paragraphs": ["Moka va bien.", "Rappel dans un mois."],
+            "paragraphs": [f"{report.patient.name} va bien.", "Rappel dans un mois."],
         },
     )
     # A page of its own: the report's <style> would break the portal's CSP on the app's page.
