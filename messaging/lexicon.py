@@ -33,7 +33,7 @@ _WORDS = r"(?:[\w'-]+[\s,]+)"  # one word and what follows it, inside a clause
 
 # Eating, licking, chewing, drinking: what turns a food, a plant or a medicine into a poisoning.
 INGESTION = (
-    r"(?:mang\w*|aval\w*|inger\w*|croqu\w*|grignot\w*|lech\w*|bu|boit|bouff\w*|devor\w*"
+    r"(?:mang\w*|aval\w*|inger\w*|ingurgit\w*|croqu\w*|grignot\w*|lech\w*|bu|boit|bouff\w*|devor\w*"
     r"|machouill\w*|machonn\w*|mordill\w*|chipe\w*|englouti\w*|goute\w*"
     r"|ate|eat\w*|swallow\w*|chew\w*|lick\w*|drank|drunk|drink\w*|got into|gobbl\w*"
     r"|scoff\w*|ingest\w*|munch\w*|wolf\w* down)"
@@ -255,7 +255,8 @@ CATEGORIES: tuple[Category, ...] = (
             r"(?:contractions?|pousse|poussait|efforts?|en travail|travail a commence) "
             r"(?:[\w']+\s+){0,3}?depuis",
             r"(?:perdu|perd) les eaux (?:[\w']+\s+){0,3}?(?:depuis|rien|pas de)",
-            r"liquide (?:vert|noir)|ecoulement (?:vert|noir)",
+            r"liquide (?:vert|noir)|ecoulements? (?:verts?|noirs?)|pertes? (?:vertes?|noires?)",
+            r"(?:met|mettre|mis|mise) bas (?:[\w']+\s+){0,3}?depuis",
             r"dystocia|eclampsia|milk fever|(?:puppy|kitten|baby|lamb|foal|calf) (?:is )?"
             r"(?:stuck|half out)",
             r"(?:in labou?r|straining|pushing|contractions) (?:[\w']+\s+){0,3}?for (?:hours|an hour"
