@@ -388,9 +388,11 @@ INSTANTS = {"sunday-night": (6, clock_time(23, 30)), "weekday": (2, clock_time(1
 
 
 def next_instant(name: str, now: datetime | None = None) -> datetime:
-    """The next weekday and hour of INSTANTS[name] in Paris, at least a day after `now`."""
+    """The next weekday and hour of INSTANTS[name] in Paris, at least a day after `now` (the
+    real clock's, even under ACCUEIL_TEST_NOW: chromium's cookies follow the real one)."""
     weekday, at = INSTANTS[name]
-    today = (now or datetime.now(PARIS)).astimezone(PARIS).date() + timedelta(days=1)
+    now = now or time_machine.escape_hatch.datetime.datetime.now(PARIS)
+    today = now.astimezone(PARIS).date() + timedelta(days=1)
     day = today + timedelta(days=(weekday - today.weekday()) % 7)
     return datetime.combine(day, at, tzinfo=PARIS)
 

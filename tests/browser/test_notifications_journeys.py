@@ -1,5 +1,8 @@
 """Notifications journeys: a client's choices and their journal, a manager's text message
-template with the live part counter, the staff outbox filters."""
+template with the live part counter, the staff outbox filters; in French and in English
+(the template editor in English: its links name the language they edit)."""
+
+import re
 
 import pytest
 from django.utils import timezone
@@ -12,23 +15,47 @@ from tests.browser.conftest import sign_in, sign_in_staff, snap_widths
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_client_chooses_how_to_be_told_and_sees_the_journal(page: Page, client_user):
+def test_a_client_chooses_how_to_be_told_and_sees_the_journal(
+    any_page: Page, say, language, client_user
+):
+    page = any_page
     sign_in(page, client_user.email)
-    page.get_by_role("link", name="Choose how we contact you").click()
-    expect(page.get_by_role("heading", name="My notifications")).to_be_visible()
-    marketing = page.get_by_label("Send me the clinic's news and prevention campaigns by e-mail")
+    page.get_by_role(
+        "link", name=say("Choisir comment nous vous contactons", "Choose how we contact you")
+    ).click()
+    expect(
+        page.get_by_role("heading", name=say("Mes notifications", "My notifications"))
+    ).to_be_visible()
+    marketing = page.get_by_label(
+        say(
+            "Envoyez-moi par e-mail les actualités et campagnes de prévention de la clinique",
+            "Send me the clinic's news and prevention campaigns by e-mail",
+        )
+    )
     expect(marketing).not_to_be_checked()  # never pre-ticked
-    snap_widths(page, "notifications-preferences")
+    snap_widths(page, f"notifications-preferences-{language}")
 
     marketing.check()
-    page.get_by_role("group", name="New documents").get_by_label("Text message").check()
-    page.get_by_role("button", name="Save my choices").click()
+    page.get_by_role("group", name=say("Nouveaux documents", "New documents")).get_by_label(
+        say("SMS", "Text message")
+    ).check()
+    page.get_by_role("button", name=say("Enregistrer mes choix", "Save my choices")).click()
 
-    expect(page.get_by_text("Your choices are saved.")).to_be_visible()
+    expect(
+        page.get_by_text(say("Vos choix sont enregistrés.", "Your choices are saved."))
+    ).to_be_visible()
     journal = page.locator(".journal")
-    expect(journal.get_by_text("News and campaigns: no → yes")).to_be_visible()
-    expect(journal.get_by_text("preferences page").first).to_be_visible()
-    snap_widths(page, "notifications-preferences-saved")
+    expect(
+        journal.get_by_text(
+            re.compile(
+                say(r"Actualités et campagnes\s?: non → oui", "News and campaigns: no → yes")
+            )
+        )
+    ).to_be_visible()
+    expect(
+        journal.get_by_text(say("page des préférences", "preferences page")).first
+    ).to_be_visible()
+    snap_widths(page, f"notifications-preferences-saved-{language}")
     preference = Preference.objects.get(client=client_user.client)
     assert preference.marketing_opt_in is True
     assert preference.channels_for("documents") == ["email", "sms"]
@@ -57,7 +84,10 @@ def test_a_manager_edits_a_text_template_and_sees_the_parts_warning_live(page: P
     assert MessageTemplate.objects.get(kind="new_message", channel="sms", language="en")
 
 
-def test_staff_filter_the_outbox_and_open_a_failed_message(page: Page, reception, client_user):
+def test_staff_filter_the_outbox_and_open_a_failed_message(
+    any_page: Page, say, language, reception, client_user
+):
+    page = any_page
     camille = client_user.client
     other = factories.make_client(first_name="Bruno", last_name="Lambert", email="b@example.com")
     now = timezone.now()
@@ -86,22 +116,24 @@ def test_staff_filter_the_outbox_and_open_a_failed_message(page: Page, reception
         )
     sign_in_staff(page, reception)
     page.goto("/notifications/staff/")
-    expect(page.get_by_role("heading", name="Outbox")).to_be_visible()
+    expect(page.get_by_role("heading", name=say("File d'envoi", "Outbox"))).to_be_visible()
     rows = page.locator("#outbox-results tbody tr")
     expect(rows).to_have_count(7)
 
-    page.get_by_label("Status").select_option("failed")
+    page.get_by_label(say("Statut", "Status")).select_option("failed")
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("provider answered HTTP 503")
     assert "status=failed" in page.url
-    snap_widths(page, "notifications-outbox-filtered")
+    snap_widths(page, f"notifications-outbox-filtered-{language}")
 
-    page.get_by_label("Status").select_option("")
-    page.get_by_label("Client or recipient").fill("Lambert")
+    page.get_by_label(say("Statut", "Status")).select_option("")
+    page.get_by_label(say("Client ou destinataire", "Client or recipient")).fill("Lambert")
     expect(rows).to_have_count(6)
 
     page.goto(f"/notifications/staff/{failed.pk}/")
     expect(page.get_by_text("provider answered HTTP 503").first).to_be_visible()
-    page.get_by_role("button", name="Send it again").click()
-    expect(page.get_by_text("A copy is on its way.")).to_be_visible()
-    snap_widths(page, "notifications-message-detail")
+    page.get_by_role("button", name=say("Renvoyer", "Send it again")).click()
+    expect(
+        page.get_by_text(say("Une copie est en route.", "A copy is on its way."))
+    ).to_be_visible()
+    snap_widths(page, f"notifications-message-detail-{language}")
