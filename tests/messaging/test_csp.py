@@ -3,6 +3,7 @@ no style attribute, no <style>, no inline script or event handler (style-src and
 'self' only). Every page and every fragment the websocket sends is rendered and read."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,7 @@ def busy(client_user, vet, settings, tmp_path, hours_unknown):
     """A conversation with every kind of message: the client's, an emergency reply, an
     out-of-hours note, the team's with a photo and a PDF; and quick replies."""
     settings.MEDIA_ROOT = tmp_path
-    hours_unknown.set_opening_provider(lambda now: now.replace(year=now.year + 1))
+    hours_unknown.set_opening_provider(lambda now: now + timedelta(days=1))  # closed
     conversation = make_conversation(client_user, body="Il a mangé du chocolat, il saigne")
     services.post_message(
         conversation_id=conversation.pk,
