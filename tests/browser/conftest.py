@@ -391,7 +391,9 @@ def next_instant(name: str, now: datetime | None = None) -> datetime:
     """The next weekday and hour of INSTANTS[name] in Paris, at least a day after `now` (the
     real clock's, even under ACCUEIL_TEST_NOW: chromium's cookies follow the real one)."""
     weekday, at = INSTANTS[name]
-    now = now or time_machine.escape_hatch.datetime.datetime.now(PARIS)
+    if now is None:
+        hatch = time_machine.escape_hatch
+        now = hatch.datetime.datetime.now(PARIS) if hatch.is_travelling() else datetime.now(PARIS)
     today = now.astimezone(PARIS).date() + timedelta(days=1)
     day = today + timedelta(days=(weekday - today.weekday()) % 7)
     return datetime.combine(day, at, tzinfo=PARIS)

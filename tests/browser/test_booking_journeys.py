@@ -247,7 +247,10 @@ def test_reception_books_by_phone_moves_marks_and_sees_an_overlap_refused(
     assert Appointment.objects.filter(patient=filou).count() == 1
 
 
-def test_a_reminders_one_tap_confirm_link(clock, page: Page, client_user, clinic_open):
+def test_a_reminders_one_tap_confirm_link(
+    clock, any_page: Page, say, language, client_user, clinic_open
+):
+    page = any_page
     service, dubois, _f = clinic_open
     filou = factories.make_patient(client_user, name="Filou")
     appointment = make_appointment(
@@ -259,13 +262,35 @@ def test_a_reminders_one_tap_confirm_link(clock, page: Page, client_user, clinic
     )
     link = f"/booking/r/{link_token(appointment, 'confirm')}/"
     page.goto(link)
-    expect(page.get_by_role("heading", name="Your appointment")).to_be_visible()
-    snap_widths(page, "booking-one-tap")
-    page.get_by_role("button", name="Yes, I will be there").click()
-    expect(page.get_by_text("Thank you, your appointment is confirmed.")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=say("Votre rendez-vous", "Your appointment"))
+    ).to_be_visible()
+    # What a person checks before saying yes: which animal, which day, what time.
+    when = appointment.starts_at.astimezone(Clinic.current().tz)
+    expect(page.locator("main")).to_contain_text("Filou")
+    expect(page.locator("main")).to_contain_text(
+        re.compile(day_words(when.date(), language), re.IGNORECASE)
+    )
+    expect(page.locator("main")).to_contain_text(when.strftime("%H:%M"))
+    snap_widths(page, f"booking-one-tap-{language}")
+    page.get_by_role("button", name=say("Oui, je serai là", "Yes, I will be there")).click()
+    expect(
+        page.get_by_text(
+            say(
+                "Merci, votre rendez-vous est confirmé.",
+                "Thank you, your appointment is confirmed.",
+            )
+        )
+    ).to_be_visible()
     page.goto(link)
-    expect(page.get_by_text("This appointment is already confirmed.")).to_be_visible()
+    expect(
+        page.get_by_text(
+            say("Ce rendez-vous est déjà confirmé.", "This appointment is already confirmed.")
+        )
+    ).to_be_visible()
     appointment.refresh_from_db()
     assert appointment.confirmed_at is not None
     page.goto("/booking/r/forged-token/")
-    expect(page.get_by_role("heading", name="This link is not valid")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name=say("Ce lien n'est pas valide", "This link is not valid"))
+    ).to_be_visible()

@@ -45,8 +45,9 @@ def named_vet():
 
 
 def test_an_owner_filters_the_timeline_sees_the_weights_and_downloads_a_report(
-    page: Page, clinic, tmp_path
+    any_page: Page, say, language, clinic, tmp_path
 ):
+    page = any_page
     owner = factories.make_client_user(first_name="Camille", last_name="Martin")
     vet = named_vet()
     patient = factories.make_patient(owner, name="Filou")
@@ -76,21 +77,24 @@ def test_an_owner_filters_the_timeline_sees_the_weights_and_downloads_a_report(
     sign_in_to(page, owner.email, "/records/animals/")
     page.get_by_role("link", name="Filou").click()
     expect(page.get_by_role("heading", name="Filou", level=1)).to_be_visible()
-    expect(page.get_by_role("img", name="Weight of Filou")).to_be_visible()
-    expect(page.locator(".care-list").get_by_text("Rabies")).to_be_visible()
-    book = page.locator(".care-list").get_by_role("button", name="Book")  # a link, styled
+    expect(page.get_by_role("img", name=say("Poids de Filou", "Weight of Filou"))).to_be_visible()
+    expect(page.locator(".care-list").get_by_text(say("Rage", "Rabies"))).to_be_visible()
+    book = page.locator(".care-list").get_by_role(
+        "button", name=say("Prendre rendez-vous", "Book")
+    )  # a link, styled
     expect(book).to_have_attribute(
         "href", f"/booking/new/?patient={patient.pk}&service=vaccination"
     )
-    snap_widths(page, "records-animal")
+    snap_widths(page, f"records-animal-{language}")
 
     timeline = page.locator("#timeline")
-    page.locator("#timeline").get_by_role("link", name="Surgery").click()
+    surgery = say("Chirurgie", "Surgery")
+    page.locator("#timeline").get_by_role("link", name=surgery).click()
     expect(page).to_have_url(re.compile(r"\?kind=surgery$"))
     expect(timeline.get_by_role("heading", name="Neutering")).to_be_visible()
     expect(timeline.get_by_role("heading", name="Annual visit")).to_have_count(0)
-    expect(timeline.get_by_role("link", name="Surgery")).to_have_attribute("aria-current", "true")
-    snap(page, "records-timeline-filtered-phone")
+    expect(timeline.get_by_role("link", name=surgery)).to_have_attribute("aria-current", "true")
+    snap(page, f"records-timeline-filtered-phone-{language}")
 
     with page.expect_download() as info:
         page.get_by_role("link", name="Blood test results").click()
