@@ -375,9 +375,9 @@ def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
     page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
 
 
-def sign_in_staff(page: Page, user) -> None:
+def sign_in_staff(page: Page, user, password: str = factories.PASSWORD) -> None:
     """Password, then the authenticator code, as a member of the team does every morning."""
-    sign_in(page, user.email)
+    sign_in(page, user.email, password)
     page.get_by_label("Code").fill(current_code(user))
     page.get_by_role("button", name="Continuer" if _language(page) == "fr" else "Continue").click()
     page.wait_for_url("**/")
