@@ -29,12 +29,17 @@ def test_a_visitor_switches_to_english_and_back(clinic):
     assert "Mot de passe oublié ?" in http.get("/accounts/login/").content.decode()
 
 
-def _entries(po: Path) -> list[tuple[str, str, str, bool]]:
-    """(msgid, msgid_plural, msgstr, fuzzy) per .po entry; for a plural, msgstr is the first
-    form and an empty one stands for any form left untranslated."""
+def _entries(po: Path) -> list[tuple[str, str, str, bool, str]]:
+    """(msgid, msgid_plural, msgstr, fuzzy, msgctxt) per .po entry; for a plural, msgstr is the
+    first form and an empty one stands for any form left untranslated."""
     entries = []
     for block in po.read_text(encoding="utf-8").split("\n\n"):
-        parts: dict[str, list[list[str]]] = {"msgid": [], "msgid_plural": [], "msgstr": []}
+        parts: dict[str, list[list[str]]] = {
+            "msgctxt": [],
+            "msgid": [],
+            "msgid_plural": [],
+            "msgstr": [],
+        }
         current: list[str] | None = None
         for line in block.splitlines():
             keyword, _, rest = line.partition(" ")
@@ -53,7 +58,8 @@ def _entries(po: Path) -> list[tuple[str, str, str, bool]]:
         forms = texts["msgstr"]
         msgstr = forms[0] if forms and all(forms) else ""
         plural = texts["msgid_plural"][0] if texts["msgid_plural"] else ""
-        entries.append((texts["msgid"][0], plural, msgstr, "#, fuzzy" in block))
+        context = texts["msgctxt"][0] if texts["msgctxt"] else ""
+        entries.append((texts["msgid"][0], plural, msgstr, "#, fuzzy" in block, context))
     return entries
 
 
@@ -66,23 +72,33 @@ CATALOGUES = [
 def test_every_french_catalogue_is_complete_and_compiled(po: Path):
     entries = [entry for entry in _entries(po) if entry[0]]
     assert entries, po
-    assert [msgid for msgid, _, msgstr, _ in entries if not msgstr] == []
-    assert [msgid for msgid, _, _, fuzzy in entries if fuzzy] == []
+    assert [msgid for msgid, _, msgstr, _, _ in entries if not msgstr] == []
+    assert [msgid for msgid, _, _, fuzzy, _ in entries if fuzzy] == []
     mo = po.with_suffix(".mo")
     assert mo.exists(), f"{mo} is missing: run `make messages`"
     with mo.open("rb") as handle:
         compiled = gettext.GNUTranslations(handle)
+
+    def compiled_text(msgid: str, plural: str, context: str) -> str:
+        if context:
+            return (
+                compiled.npgettext(context, msgid, plural, 1)
+                if plural
+                else compiled.pgettext(context, msgid)
+            )
+        return compiled.ngettext(msgid, plural, 1) if plural else compiled.gettext(msgid)
+
     stale = [
         msgid
-        for msgid, plural, msgstr, _ in entries
-        if (compiled.ngettext(msgid, plural, 1) if plural else compiled.gettext(msgid)) != msgstr
+        for msgid, plural, msgstr, _, context in entries
+        if compiled_text(msgid, plural, context) != msgstr
     ]
     assert stale == [], f"{mo} is older than {po}: run `make messages`"
     # French has three plural forms in Django's catalogues (1, many, a million): every count
     # must find a translation, not fall back to the English plural.
     untranslated_counts = [
         (msgid, count)
-        for msgid, plural, _, _ in entries
+        for msgid, plural, _, _, _ in entries
         if plural
         for count in (1, 4, 1_000_000)
         if compiled.ngettext(msgid, plural, count) in (msgid, plural)
