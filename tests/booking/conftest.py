@@ -3,7 +3,7 @@
 import importlib
 import sys
 import types
-from datetime import date
+from datetime import date, timedelta
 from unittest import mock
 
 import pytest
@@ -11,10 +11,11 @@ from django.utils import translation
 
 from booking.models import BookingRules
 from tests import factories
-from tests.booking.factories import make_practitioner, make_service
+from tests.booking.factories import at, make_practitioner, make_service
 
 # A Monday in June, far from daylight-saving changes; "now" is the Friday before at 10:00 Paris.
 DAY = date(2026, 6, 1)
+NOW = at(DAY - timedelta(days=3), 10)
 
 
 @pytest.fixture(autouse=True)

@@ -2,6 +2,7 @@
 
 from datetime import datetime, time, timedelta
 
+from booking import services
 from booking.models import Appointment, Practitioner, Service, WeeklyHours
 from portal.models import Client, Site, User
 from records.models import Patient
@@ -85,3 +86,16 @@ def at(day, hh: int, mm: int = 0, tz=None) -> datetime:
 
 
 __all__ = ["at", "make_appointment", "make_practitioner", "make_service", "timedelta"]
+
+
+def book(client_user, patient, service, starts_at, *, now, **kwargs):
+    """booking.services.book as Camille (or whoever `booked_by` says) at `now`."""
+    kwargs.setdefault("booked_by", client_user)
+    return services.book(
+        client=client_user.client,
+        patient=patient,
+        service=service,
+        starts_at=starts_at,
+        now=now,
+        **kwargs,
+    )

@@ -8,10 +8,8 @@ from django.urls import reverse
 
 from booking.models import Appointment
 from tests import factories
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment, make_service
-
-NOW = at(DAY - timedelta(days=3), 10)
 
 
 @pytest.fixture(autouse=True)

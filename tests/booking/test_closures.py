@@ -10,11 +10,9 @@ from django.urls import reverse
 from booking.models import Appointment, Closure, TimeOff
 from notifications.models import Notification
 from tests import factories
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment
 from waitlist.models import Release
-
-NOW = at(DAY - timedelta(days=3), 10)
 
 
 @pytest.fixture(autouse=True)

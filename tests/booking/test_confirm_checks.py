@@ -13,10 +13,9 @@ from django.urls import reverse
 
 from booking.models import Appointment, Closure
 from tests import factories
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_service
 
-NOW = at(DAY - timedelta(days=3), 10)  # vendredi 29 mai 2026, 10:00 à Paris
 BUTTON = "Réserver ce rendez-vous"
 
 

@@ -1,15 +1,11 @@
 """The booking page under htmx: one request at a time, a loading line, real slot buttons."""
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 from django.urls import reverse
 
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at
-
-NOW = at(DAY - timedelta(days=3), 10)
 
 
 @pytest.fixture(autouse=True)

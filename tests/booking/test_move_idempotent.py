@@ -1,6 +1,5 @@
 """A move to where the appointment already is changes nothing and says so (issue #18)."""
 
-from datetime import timedelta
 from unittest import mock
 
 import pytest
@@ -8,10 +7,8 @@ import time_machine
 from django.urls import reverse
 
 from booking import services
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment
-
-NOW = at(DAY - timedelta(days=3), 10)
 
 
 @pytest.fixture(autouse=True)

@@ -1,13 +1,10 @@
 """Booking's notices go through the real notifications entry points without an error."""
 
 import logging
-from datetime import timedelta
 
 from booking import services
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at
-
-NOW = at(DAY - timedelta(days=3), 10)
 
 
 def test_it_hands_booked_moved_and_cancelled_notices_to_notifications(

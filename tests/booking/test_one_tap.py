@@ -1,17 +1,13 @@
 """One-tap links from reminders: no login, GET changes nothing, single use, clear failures."""
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 from django.urls import reverse
 
 from booking.notices import link_token
 from portal.lib.links import make_token
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment
-
-NOW = at(DAY - timedelta(days=3), 10)
 
 
 @pytest.fixture(autouse=True)

@@ -1,17 +1,13 @@
 """The client's messages are planned in the booking's own transaction (issue #18): a process
 killed between commit and on_commit loses no confirmation and no reminder."""
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 
 from booking import services
 from notifications.models import Kind, Notification
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at
-
-NOW = at(DAY - timedelta(days=3), 10)
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,5 @@
 """One animal cannot be in two appointments at once, whoever they are with (issue #18)."""
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 from django.db import IntegrityError, connection, transaction
@@ -11,10 +9,9 @@ from booking import services
 from booking.models import Appointment
 from records.models import Guardianship
 from tests import factories
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment
-
-NOW = at(DAY - timedelta(days=3), 10)
+from tests.booking.factories import book as factories_book
 
 
 @pytest.fixture(autouse=True)
@@ -24,11 +21,8 @@ def frozen():
 
 
 def book(client_user, patient, service, starts_at, **kwargs):
-    kwargs.setdefault("booked_by", client_user)
     kwargs.setdefault("now", NOW)
-    return services.book(
-        client=client_user.client, patient=patient, service=service, starts_at=starts_at, **kwargs
-    )
+    return factories_book(client_user, patient, service, starts_at, **kwargs)
 
 
 def test_it_refuses_the_same_animal_twice_at_once_with_the_other_vet(

@@ -11,19 +11,16 @@ from booking.models import Appointment, Closure, TimeOff
 from booking.notices import build_notice
 from portal.lib.links import read_token
 from tests import factories
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment, make_practitioner, make_service
+from tests.booking.factories import book as factories_book
 
-NOW = at(DAY - timedelta(days=3), 10)
 PARIS = ZoneInfo("Europe/Paris")  # Friday 29 May 2026, 10:00 in Paris
 
 
 def book(client_user, patient, service, starts_at, **kwargs):
-    kwargs.setdefault("booked_by", client_user)
     kwargs.setdefault("now", NOW)
-    return services.book(
-        client=client_user.client, patient=patient, service=service, starts_at=starts_at, **kwargs
-    )
+    return factories_book(client_user, patient, service, starts_at, **kwargs)
 
 
 def test_it_books_first_available_with_the_least_loaded_practitioner(

@@ -1,17 +1,13 @@
 """Who may enter closures and time off: the manager always; vets their own time off and
 reception anyone's when the booking rules say so; reception closures when they say so."""
 
-from datetime import timedelta
-
 import pytest
 import time_machine
 from django.urls import reverse
 
 from booking.models import BookingRules, Closure, TimeOff
-from tests.booking.conftest import DAY
+from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at
-
-NOW = at(DAY - timedelta(days=3), 10)
 
 
 @pytest.fixture(autouse=True)
