@@ -28,8 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from email.message import MIMEPart
-from email.utils import parseaddr
-from email.utils import quote as email_quote
 
 import phonenumbers
 from django.conf import settings
@@ -60,7 +58,7 @@ from notifications.models import (
     Status,
 )
 from notifications.segments import count_segments
-from portal.lib import dates
+from portal.lib import dates, mail
 from portal.lib.links import make_token
 from portal.lib.phones import display_phone
 from portal.models import Client, Clinic, User
@@ -430,12 +428,12 @@ def base_url() -> str:
     """The portal's address as the client's browser reaches it (ACCUEIL_BASE_URL, which `make
     run` sets to the port it serves), with one trailing slash. Every link in a message starts
     here: never the request's host (a worker has none), never a hard-coded port."""
-    return settings.ACCUEIL_BASE_URL.rstrip("/") + "/"
+    return mail.base_url() + "/"
 
 
 def absolute(path: str) -> str:
     """`path` (e.g. from reverse()) as an absolute URL under the base URL."""
-    return base_url() + path.lstrip("/")
+    return mail.absolute_url(path)
 
 
 def clinic_region(clinic: Clinic) -> str:
@@ -838,13 +836,6 @@ def _send(row: Notification, clinic: Clinic) -> str:
     return _send_email(row, clinic)
 
 
-def clinic_from_email(clinic: Clinic) -> str:
-    """ "Clinique des Tilleuls" <its address>: the clinic's own e-mail, else DEFAULT_FROM_EMAIL's
-    address, always under the clinic's name (never the software's)."""
-    address = clinic.email or parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or "accueil@localhost"
-    return f'"{email_quote(clinic.name)}" <{address}>'
-
-
 def email_subject(subject: str, clinic: Clinic) -> str:
     """The subject with the clinic's name first, as a reader scans an inbox."""
     subject = subject.strip()
@@ -888,7 +879,7 @@ def _send_email(row: Notification, clinic: Clinic) -> str:
     message = EmailMultiAlternatives(
         subject=email_subject(row.subject, clinic),
         body=f"{row.body.rstrip()}\n\n{email_footer(clinic)}\n",
-        from_email=clinic_from_email(clinic),
+        from_email=mail.clinic_sender(clinic),
         to=[row.recipient],
         headers=headers,
     )
