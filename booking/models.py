@@ -16,19 +16,20 @@ from django.core.cache import cache
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.models import Client, Site
 from records.models import Patient, Species
 
 
 class Weekday(models.IntegerChoices):
-    MONDAY = 0, _("Monday")
-    TUESDAY = 1, _("Tuesday")
-    WEDNESDAY = 2, _("Wednesday")
-    THURSDAY = 3, _("Thursday")
-    FRIDAY = 4, _("Friday")
-    SATURDAY = 5, _("Saturday")
-    SUNDAY = 6, _("Sunday")
+    MONDAY = 0, pgettext_lazy("weekday, as a heading", "Monday")
+    TUESDAY = 1, pgettext_lazy("weekday, as a heading", "Tuesday")
+    WEDNESDAY = 2, pgettext_lazy("weekday, as a heading", "Wednesday")
+    THURSDAY = 3, pgettext_lazy("weekday, as a heading", "Thursday")
+    FRIDAY = 4, pgettext_lazy("weekday, as a heading", "Friday")
+    SATURDAY = 5, pgettext_lazy("weekday, as a heading", "Saturday")
+    SUNDAY = 6, pgettext_lazy("weekday, as a heading", "Sunday")
 
 
 class BookingRules(models.Model):

@@ -1,6 +1,10 @@
 """Booking reads in French, the clinic's default language."""
 
+from datetime import date
+
+from django.template import Context, Template
 from django.urls import reverse
+from django.utils import translation
 
 from tests import factories
 
@@ -46,3 +50,10 @@ def test_the_booking_flow_writes_dates_and_words_as_french_does(client_user, fil
     assert ">juin</span>" in html
     assert "lundi 1er juin, créneaux libres" in html
     assert "Lundi 1er juin 2026, 09:00" in confirm
+
+
+def test_booking_does_not_capitalise_django_s_weekdays_mid_sentence():
+    # Booking's weekday headings ("Lundi") once overrode Django's own "lundi" everywhere.
+    with translation.override("fr"):
+        rendered = Template('{{ d|date:"l j F" }}').render(Context({"d": date(2026, 12, 1)}))
+    assert rendered == "mardi 1 décembre"
