@@ -56,3 +56,11 @@ def long_date(value: date | datetime | None) -> str:
         return ""
     value = _local(value)
     return f"{weekday_day_month(value)} {value.year}"
+
+
+def day_month_time(value: datetime | None) -> str:
+    """ "1er décembre, 14:30" / "1 December, 14:30": when a message was written or read."""
+    if not value:
+        return ""
+    value = _local(value)
+    return f"{day_month(value)}, {formats.time_format(value, 'H:i')}"

@@ -30,3 +30,9 @@ def weekday_day_month(value: date | datetime | None) -> str:
 def long_date(value: date | datetime | None) -> str:
     """ "lundi 1er décembre 2026" / "Monday 1 December 2026"; `|capfirst` for a heading."""
     return dates.long_date(value)
+
+
+@register.filter
+def day_month_time(value: datetime | None) -> str:
+    """ "1er décembre, 14:30" / "1 December, 14:30"."""
+    return dates.day_month_time(value)

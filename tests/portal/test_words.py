@@ -90,3 +90,14 @@ def test_a_pending_invitation_says_until_when_in_words(tuesday_24_november, as_m
     page = as_manager.get("/staff/team/").content.decode()
 
     assert "valable jusqu'au mardi 1er décembre 2026" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("fr", "1er décembre, 00:30"), ("en", "1 December, 00:30")]
+)
+def test_a_message_time_reads_day_month_and_clock_time_on_the_clinics_clock(language, expected):
+    from django.utils import timezone
+
+    instant = datetime(2026, 11, 30, 23, 30, tzinfo=ZoneInfo("UTC"))
+    with translation.override(language), timezone.override(PARIS):
+        assert _render("{{ d|day_month_time }}", d=instant) == expected
