@@ -582,7 +582,9 @@ def mark_outcome(
 ) -> Appointment:
     """Staff record whether the patient came (never automatic); BOOKED undoes a mistake.
 
-    Locks the appointment row; refuses cancelled appointments and ones not yet started today.
+    Locks the appointment row; refuses cancelled appointments, ones not yet started today, and
+    a second mark over the first (two colleagues clicking "attended" and "no-show" on the same
+    row: the second reads the first's mark under the lock and must undo it explicitly).
     """
     now = now or timezone.now()
     if status not in OUTCOMES:
@@ -591,6 +593,11 @@ def mark_outcome(
         current = _lock(appointment)
         if current.status == Appointment.Status.CANCELLED:
             raise AlreadyDone(_("This appointment was cancelled."))
+        if status != Appointment.Status.BOOKED and current.status != Appointment.Status.BOOKED:
+            raise AlreadyDone(
+                _("This appointment is already marked “%(outcome)s”: undo it first.")
+                % {"outcome": current.get_status_display()}
+            )
         tz = Clinic.current().tz
         if current.starts_at.astimezone(tz).date() > now.astimezone(tz).date():
             raise BookingError(_("An appointment can be marked only from its day on."))

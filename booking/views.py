@@ -912,16 +912,13 @@ def staff_outcome(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     wanted = form.cleaned_data["status"]
     error = ""
-    if wanted != Appointment.Status.BOOKED and appointment.status != Appointment.Status.BOOKED:
-        # The buttons are not offered on a marked row: a post like this is stale or tampered.
-        error = _("This appointment is already marked “%(outcome)s”: undo it first.") % {
-            "outcome": appointment.get_status_display()
-        }
-    else:
-        try:
-            appointment = services.mark_outcome(appointment, status=wanted, by_user=request.user)
-        except services.BookingError as refused:
-            error = str(refused)
+    try:
+        appointment = services.mark_outcome(appointment, status=wanted, by_user=request.user)
+    except services.BookingError as refused:
+        # The buttons are not offered on a marked or future row: a post like this is stale
+        # (a colleague marked it meanwhile) or tampered; the service decides under the lock.
+        error = str(refused)
+        appointment.refresh_from_db()
     if request.htmx:
         tz = Clinic.current().tz
         day = appointment.starts_at.astimezone(tz).date()

@@ -234,6 +234,21 @@ def test_it_marks_attended_only_from_the_day_on(client_user, filou, consultation
     assert marked.status == "no_show"
 
 
+def test_a_second_mark_over_the_first_is_refused_until_undone(
+    client_user, filou, consultation, vet
+):
+    # Two colleagues on the same row: one marks "no-show", the other's "attended" arrives after.
+    appointment = book(client_user, filou, consultation, at(DAY, 9)).appointment
+    services.mark_outcome(appointment, status="no_show", by_user=vet, now=at(DAY, 11))
+    with pytest.raises(services.AlreadyDone, match="already marked"):
+        services.mark_outcome(appointment, status="attended", by_user=vet, now=at(DAY, 11))
+    appointment.refresh_from_db()
+    assert appointment.status == "no_show"
+    services.mark_outcome(appointment, status="booked", by_user=vet, now=at(DAY, 11))
+    marked = services.mark_outcome(appointment, status="attended", by_user=vet, now=at(DAY, 11))
+    assert marked.status == "attended"
+
+
 def test_the_notice_links_are_signed_and_stop_at_the_cut_off(client_user, filou, consultation):
     appointment = book(client_user, filou, consultation, at(DAY, 9)).appointment
     notice = build_notice(appointment, now=NOW)
