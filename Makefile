@@ -9,7 +9,7 @@ PORT ?= 8000
 WORKERS ?= auto
 
 .PHONY: run test lint format install migrate vendor messages bench-booking bench-records \
-        bench-notifications bench-messaging bench-waitlist clean
+        bench-notifications bench-messaging bench-waitlist bench-emergency clean
 
 $(STAMP): pyproject.toml
 	@bin/find-python > /dev/null
@@ -48,7 +48,7 @@ messages: install
 vendor:
 	bin/vendor-assets
 
-bench-booking bench-records bench-notifications bench-messaging bench-waitlist: install
+bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency: install
 	$(PY) bench/$(subst bench-,,$@).py
 
 clean:
