@@ -1,8 +1,9 @@
 """Messaging journeys in two browsers, against daphne (HTTP and websockets on one port).
 
 The daphne server and the shared test database come from tests/browser/conftest.py. Pages come
-from this file's own fixtures (same checks as conftest's `page`: any console or CSP error fails
-the journey), so that one journey can open several browsers and cut their sockets.
+from this file's own fixture on conftest's `open_page` (the same checks as `page`: any console,
+CSP or accessibility error fails the journey), so that one journey can open several browsers and
+cut their sockets.
 """
 
 import re
@@ -11,11 +12,17 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from messaging.models import Conversation, Kind, Message
 from tests import factories
-from tests.browser.conftest import PHONE, sign_in, sign_in_staff, snap_widths
+from tests.browser.conftest import (
+    check_before_closing,
+    open_page,
+    sign_in,
+    sign_in_staff,
+    snap_widths,
+)
 from tests.messaging.conftest import hours_unknown, notices  # noqa: F401
 
 pytestmark = [
@@ -37,41 +44,26 @@ def off_the_loop(function, /, **kwargs):
     return result[0]
 
 
-def _open_page(browser: Browser, base_url: str, errors: list[str]) -> tuple[BrowserContext, Page]:
-    context = browser.new_context(
-        viewport=PHONE, locale="en-GB", base_url=base_url, timezone_id="Europe/Paris"
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.on("pageerror", lambda error: errors.append(str(error)))
-
-    def on_console(message) -> None:
-        document_status = message.text.startswith("Failed to load resource") and (
-            message.location.get("url") == page.url
-        )
-        if message.type == "error" and not document_status:
-            errors.append(message.text)
-
-    page.on("console", on_console)
-    return context, page
-
-
 @pytest.fixture
 def pages(browser: Browser, daphne_server) -> Iterator[callable]:
+    """Opens as many phone pages as the journey needs (conftest's `open_page`: English, axe-checked
+    as they go), and fails on any console, CSP or accessibility error once they are closed."""
     base_url, _server = daphne_server
-    opened: list[BrowserContext] = []
+    opened: list[tuple[Page, list[str]]] = []
     errors: list[str] = []
 
     def new_page() -> Page:
-        context, page = _open_page(browser, base_url, errors)
-        opened.append(context)
+        page, page_errors = open_page(browser, base_url, "en")
+        opened.append((page, page_errors))
         return page
 
     new_page.errors = errors
     new_page.cut = False  # set by the journey that cuts connections on purpose
     yield new_page
-    for context in opened:
-        context.close()
+    for page, page_errors in opened:
+        check_before_closing(page, page_errors)
+        page.context.close()
+        errors.extend(page_errors)
     _until_disconnects_handled()
     allowed = EXPECTED_WHEN_CUT if new_page.cut else ()
     unexpected = [error for error in errors if not error.startswith(allowed or ("\0",))]

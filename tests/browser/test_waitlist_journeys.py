@@ -15,7 +15,7 @@ from notifications import backends
 from portal.models import Clinic
 from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
-from tests.browser.conftest import PHONE, snap_widths
+from tests.browser.conftest import check_before_closing, open_page, snap_widths
 from tests.notifications.conftest import run_ready_tasks
 from tests.waitlist.factories import make_entry
 from waitlist.models import Entry, Offer, Release
@@ -53,14 +53,8 @@ def world(clinic, site, vet):
 
 
 def _phone(browser: Browser, live_server) -> tuple[Page, list[str]]:
-    context = browser.new_context(
-        viewport=PHONE, locale="en-GB", base_url=live_server.url, timezone_id="Europe/Paris"
-    )
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return page, errors
+    """Another client's phone, checked like `page` (script, CSP and accessibility errors)."""
+    return open_page(browser, live_server.url, "en")
 
 
 def test_a_cancelled_slot_goes_to_the_first_of_two_waiting_clients(
@@ -134,7 +128,8 @@ def test_a_cancelled_slot_goes_to_the_first_of_two_waiting_clients(
     snap_widths(loser, "waitlist-offer-taken")
     assert Appointment.objects.active().filter(starts_at=world["start"]).count() == 1
     assert Entry.objects.filter(status=Entry.Status.WAITING).count() == 1
-    for phone in (anna, ben):
+    for phone, phone_errors in ((anna, anna_errors), (ben, ben_errors)):
+        check_before_closing(phone, phone_errors)
         phone.context.close()
     assert anna_errors == ben_errors == []
 
