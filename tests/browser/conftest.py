@@ -201,6 +201,14 @@ A11Y_RUN = """async (rules) => {
   const options = {resultTypes: ["violations"], preload: false};
   if (rules) options.runOnly = {type: "rule", values: rules};
   const result = await axe.run(document, options);
+  // Template syntax on screen is a template bug (a {# #} comment over two lines prints).
+  const leaked = (document.body ? document.body.innerText : "").match(/\\{[#%][^\\n]{0,60}/);
+  if (leaked && !rules) {
+    result.violations.push({
+      id: "template-syntax-shown", impact: "serious", help: "Template syntax shown on the page",
+      nodes: [{target: ["body"], failureSummary: leaked[0]}],
+    });
+  }
   return result.violations
     .filter((v) => v.impact === "serious" || v.impact === "critical")
     .map((v) => ({
@@ -413,6 +421,24 @@ def next_instant(name: str, now: datetime | None = None) -> datetime:
     today = now.astimezone(PARIS).date() + timedelta(days=1)
     day = today + timedelta(days=(weekday - today.weekday()) % 7)
     return datetime.combine(day, at, tzinfo=PARIS)
+
+
+@pytest.fixture(autouse=True)
+def _browser_test_now(_test_clock) -> Iterator[None]:
+    """Under ACCUEIL_TEST_NOW the root conftest travels to a fixed date, which may be months
+    before the real one, where chromium would drop every session cookie: the journeys go to the
+    same weekday and hour after the real date instead."""
+    from tests.conftest import TEST_NOW
+
+    if not TEST_NOW:
+        yield
+        return
+    wanted = datetime.fromisoformat(TEST_NOW).astimezone(PARIS)
+    real = time_machine.escape_hatch.datetime.datetime.now(PARIS)
+    day = real.date() + timedelta(days=1)
+    day += timedelta(days=(wanted.weekday() - day.weekday()) % 7)
+    with time_machine.travel(datetime.combine(day, wanted.time(), tzinfo=PARIS), tick=True):
+        yield
 
 
 @pytest.fixture(params=["weekday"])
