@@ -173,8 +173,17 @@ def test_a_client_books_with_the_keyboard_then_cancels(
 
 
 def test_reception_books_by_phone_moves_marks_and_sees_an_overlap_refused(
-    clock, page: Page, reception, client_user, other_client_user, clinic_open, notify
+    clock,
+    any_page: Page,
+    say,
+    language,
+    reception,
+    client_user,
+    other_client_user,
+    clinic_open,
+    notify,
 ):
+    page = any_page
     service, dubois, _fontaine = clinic_open
     filou = factories.make_patient(client_user, name="Filou")
     cat = factories.make_patient(other_client_user, name="Mistigri", species="cat")
@@ -191,38 +200,46 @@ def test_reception_books_by_phone_moves_marks_and_sees_an_overlap_refused(
     sign_in_to(
         page, reception, f"/booking/staff/book/?client={client_user.client.pk}&patient={filou.pk}"
     )
-    expect(page.get_by_role("heading", name="Book for Camille Martin")).to_be_visible()
+    expect(
+        page.get_by_role(
+            "heading", name=say("Réserver pour Camille Martin", "Book for Camille Martin")
+        )
+    ).to_be_visible()
     with page.expect_response(lambda response: "/booking/staff/book/" in response.url):
-        page.get_by_label("With").select_option(label="Dr Dubois")
+        page.get_by_label(say("Avec", "With")).select_option(label="Dr Dubois")
     expect(page.locator("a.day.free").first).to_be_visible()
     third_free = page.locator("a.day.free").nth(2)
     number = third_free.locator(".date").inner_text()
     third_free.click()
     expect(page.locator("a.day[aria-current=date] .date")).to_have_text(number)
-    snap_widths(page, "booking-staff-book")
-    page.get_by_role("list", name="Free times").get_by_role("button").first.click()
-    page.get_by_role("button", name="Book this appointment").click()
+    snap_widths(page, f"booking-staff-book-{language}")
+    free_times = say("Horaires libres", "Free times")
+    page.get_by_role("list", name=free_times).get_by_role("button").first.click()
+    book = say("Réserver ce rendez-vous", "Book this appointment")
+    page.get_by_role("button", name=book).click()
 
-    expect(page.get_by_text("Appointment booked.")).to_be_visible()
+    expect(page.get_by_text(say("Rendez-vous réservé.", "Appointment booked."))).to_be_visible()
     expect(page.locator("#agenda")).to_contain_text("Filou")
-    snap_widths(page, "booking-agenda-day")
+    snap_widths(page, f"booking-agenda-day-{language}")
     booked = Appointment.objects.get(patient=filou)
     assert booked.channel == "staff"
 
     # Move it to another free time.
     page.locator(f"#appointment-{booked.pk}").get_by_role("link").first.click()
-    page.get_by_role("button", name="Move").click()
-    page.get_by_role("list", name="Free times").get_by_role("button").nth(2).click()
-    page.get_by_role("button", name="Move to this time").click()
-    expect(page.get_by_text("The appointment is moved")).to_be_visible()
+    page.get_by_role("button", name=say("Déplacer", "Move"), exact=True).click()
+    page.get_by_role("list", name=free_times).get_by_role("button").nth(2).click()
+    page.get_by_role("button", name=say("Déplacer à cet horaire", "Move to this time")).click()
+    expect(
+        page.get_by_text(say("Le rendez-vous est déplacé", "The appointment is moved"))
+    ).to_be_visible()
     booked.refresh_from_db()
     assert booked.version == 2
 
     # Mark this morning's appointment as attended from the day view (htmx swaps the row).
     page.goto("/booking/staff/agenda/")
     row = page.locator(f"#appointment-{earlier.pk}")
-    row.get_by_role("button", name="Attended").click()
-    expect(page.locator(f"#appointment-{earlier.pk} .status")).to_have_text("Attended")
+    row.get_by_role("button", name=say("Venu", "Attended")).click()
+    expect(page.locator(f"#appointment-{earlier.pk} .status")).to_have_text(say("Venu", "Attended"))
     earlier.refresh_from_db()
     assert earlier.status == "attended"
 
@@ -239,11 +256,15 @@ def test_reception_books_by_phone_moves_marks_and_sees_an_overlap_refused(
         practitioner=dubois,
         starts_at=start + timedelta(minutes=15),
     )
-    page.get_by_role("button", name="Book this appointment").click()
+    page.get_by_role("button", name=book).click()
     taken = page.get_by_test_id("slot-taken")
-    expect(taken).to_contain_text("This slot was just taken")
+    expect(taken).to_contain_text(
+        say(
+            "Ce créneau vient d\N{RIGHT SINGLE QUOTATION MARK}être pris", "This slot was just taken"
+        )
+    )
     expect(taken).to_contain_text("Mistigri")
-    snap_widths(page, "booking-overlap")
+    snap_widths(page, f"booking-overlap-{language}")
     assert Appointment.objects.filter(patient=filou).count() == 1
 
 
