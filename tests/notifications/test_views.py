@@ -372,3 +372,18 @@ def test_it_seeds_the_demo_twice_without_doubling(clinic):
     count = Notification.objects.count()
     seed_notifications(demo)
     assert Notification.objects.count() == count > 0
+
+
+def test_the_months_sms_count_agrees_in_number_in_french(as_manager, client_user, settings):
+    settings.NOTIFICATIONS_SMS_CENTS_PER_SEGMENT = 5
+    make_row(
+        client_user.client,
+        channel=Channel.SMS,
+        status=Status.SENT,
+        segments=1,
+        sent_at=timezone.now(),
+    )
+    response = as_manager.get(reverse("portal:home"), headers={"accept-language": "fr"})
+    html = response.content.decode()
+    assert "Ce mois-ci : 1 SMS envoyé (1 partie), coût estimé 0,05 €." in html
+    assert "Appeler la clinique :" in html
