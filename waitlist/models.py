@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
 from booking.models import Appointment, Practitioner, Service
@@ -124,11 +125,11 @@ class Entry(models.Model):
         return [str(label) for value, label in Times.choices if self.times & value]
 
     def weekday_labels(self) -> list[str]:
-        from booking.models import Weekday
-
+        """Days in the middle of a line: Django's own names ("lundi" in French, "Monday" in
+        English), not booking's headings ("Lundi")."""
         if self.weekdays == ALL_WEEKDAYS:
             return []
-        return [str(label) for value, label in Weekday.choices if self.weekdays & (1 << value)]
+        return [str(WEEKDAYS[value]) for value in range(7) if self.weekdays & (1 << value)]
 
 
 class ReleaseQuerySet(models.QuerySet["Release"]):

@@ -78,3 +78,12 @@ def test_staff_have_their_waitlist_link_not_the_clients(now, as_reception):
     menu = as_reception.get("/").content.decode()
     assert 'href="/waitlist/staff/"' in menu
     assert 'href="/waitlist/"' not in menu
+
+
+def test_the_days_a_client_can_come_read_lower_case_in_a_french_line(
+    now, client_user, filou, consultation
+):
+    make_entry(client_user.client, filou, consultation, earliest=DAY, weekdays=0b11)
+    listing = _french(client_user).get("/waitlist/").content.decode()
+    assert "lundi, mardi" in listing
+    assert "Lundi" not in listing
