@@ -245,10 +245,11 @@ SECURE_CSP = {
 }
 
 # --- E-mail --------------------------------------------------------------------------------------
-# EMAIL_BACKEND: console (default: sign-up e-mails print in the `make run` terminal), file
-# (var/mail/), smtp (EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
+# EMAIL_BACKEND: console (default: a few lines per e-mail in the `make run` terminal — who, what,
+# its links — and the whole message in var/mail/), file (var/mail/ only), smtp (EMAIL_HOST,
+# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, EMAIL_USE_TLS).
 _EMAIL_BACKENDS = {
-    "console": "django.core.mail.backends.console.EmailBackend",
+    "console": "portal.lib.console_mail.EmailBackend",
     "file": "django.core.mail.backends.filebased.EmailBackend",
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
@@ -264,7 +265,7 @@ if EMAIL_BACKEND_NAME == "smtp":
         "use_tls": env_bool("EMAIL_USE_TLS", default=True),
         "timeout": 20,
     }
-elif EMAIL_BACKEND_NAME == "file":
+elif EMAIL_BACKEND_NAME in ("file", "console"):
     _email_options = {"file_path": str(VAR_DIR / "mail")}
 MAILERS = {"default": {"BACKEND": _EMAIL_BACKENDS[EMAIL_BACKEND_NAME], "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Accueil <accueil@localhost>")
