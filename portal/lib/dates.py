@@ -64,3 +64,8 @@ def day_month_time(value: datetime | None) -> str:
         return ""
     value = _local(value)
     return f"{day_month(value)}, {formats.time_format(value, 'H:i')}"
+
+
+def colon() -> str:
+    """ " :" in French, ":" in English (typography, not a date, but the same rule of who reads)."""
+    return " :" if _french() else ":"

@@ -36,3 +36,9 @@ def long_date(value: date | datetime | None) -> str:
 def day_month_time(value: datetime | None) -> str:
     """ "1er décembre, 14:30" / "1 December, 14:30"."""
     return dates.day_month_time(value)
+
+
+@register.simple_tag
+def colon() -> str:
+    """The colon after a label: French puts a space before it ("Motif :"), English does not."""
+    return dates.colon()

@@ -101,3 +101,21 @@ def test_a_message_time_reads_day_month_and_clock_time_on_the_clinics_clock(lang
     instant = datetime(2026, 11, 30, 23, 30, tzinfo=ZoneInfo("UTC"))
     with translation.override(language), timezone.override(PARIS):
         assert _render("{{ d|day_month_time }}", d=instant) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("fr", "Urgences, jour et nuit :"), ("en", "Emergency, day and night:")],
+)
+def test_a_label_takes_its_colon_as_each_language_does(language, expected):
+    label = '{% load i18n %}{% translate "Emergency, day and night" %}{% colon %}'
+    with translation.override(language):
+        assert _render(label) == expected
+
+
+def test_the_clients_home_writes_the_emergency_line_the_french_way(client_user):
+    from tests import factories
+
+    http = factories.http_client(client_user)
+    html = http.get("/", headers={"accept-language": "fr"}).content.decode()
+    assert "Urgences, jour et nuit :" in html
