@@ -7,11 +7,12 @@ from datetime import date, timedelta
 from unittest import mock
 
 import pytest
+import time_machine
 from django.utils import translation
 
 from booking.models import BookingRules
 from tests import factories
-from tests.booking.factories import at, make_practitioner, make_service
+from tests.booking.factories import at, make_appointment, make_practitioner, make_service
 
 # A Monday in June, far from daylight-saving changes; "now" is the Friday before at 10:00 Paris.
 DAY = date(2026, 6, 1)
@@ -74,3 +75,21 @@ def notify():
         mock.patch("notifications.services.appointment_cancelled", create=True) as cancelled,
     ):
         yield mock.Mock(booked=booked, moved=moved, cancelled=cancelled)
+
+
+@pytest.fixture
+def frozen():
+    """The clock stands still at NOW (a test module opts in with usefixtures("frozen"))."""
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def booked(client_user, filou, consultation, dubois):
+    return make_appointment(
+        client=client_user.client,
+        patient=filou,
+        service=consultation,
+        practitioner=dubois,
+        starts_at=at(DAY, 9),
+    )

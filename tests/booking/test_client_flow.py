@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from booking.models import Appointment
@@ -11,11 +10,8 @@ from tests import factories
 from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment, make_service
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def stamp(dt) -> str:

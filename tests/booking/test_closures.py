@@ -10,26 +10,12 @@ from django.urls import reverse
 from booking.models import Appointment, Closure, TimeOff
 from notifications.models import Notification
 from tests import factories
-from tests.booking.conftest import DAY, NOW
+from tests.booking.conftest import DAY
 from tests.booking.factories import at, make_appointment
 from waitlist.models import Release
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def booked(client_user, filou, consultation, dubois):
-    return make_appointment(
-        client=client_user.client,
-        patient=filou,
-        service=consultation,
-        practitioner=dubois,
-        starts_at=at(DAY, 9),
-    )
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from booking.models import Appointment, Closure
@@ -19,10 +18,8 @@ from tests.booking.factories import at, make_service
 BUTTON = "Réserver ce rendez-vous"
 
 
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.fixture

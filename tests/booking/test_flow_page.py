@@ -1,17 +1,13 @@
 """The booking page under htmx: one request at a time, a loading line, real slot buttons."""
 
 import pytest
-import time_machine
 from django.urls import reverse
 
-from tests.booking.conftest import DAY, NOW
+from tests.booking.conftest import DAY
 from tests.booking.factories import at
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def test_changing_the_animal_waits_for_the_request_in_flight_and_shows_a_loading_line(

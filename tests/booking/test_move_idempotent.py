@@ -3,18 +3,14 @@
 from unittest import mock
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from booking import services
 from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 @pytest.fixture

@@ -6,25 +6,11 @@ from django.urls import reverse
 
 from booking.notices import link_token
 from portal.lib.links import make_token
-from tests.booking.conftest import DAY, NOW
-from tests.booking.factories import at, make_appointment
+from tests.booking.conftest import DAY
+from tests.booking.factories import at
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def booked(client_user, filou, consultation, dubois):
-    return make_appointment(
-        client=client_user.client,
-        patient=filou,
-        service=consultation,
-        practitioner=dubois,
-        starts_at=at(DAY, 9),
-    )
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def url(token: str) -> str:

@@ -2,18 +2,14 @@
 killed between commit and on_commit loses no confirmation and no reminder."""
 
 import pytest
-import time_machine
 
 from booking import services
 from notifications.models import Kind, Notification
 from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def kinds(appointment) -> list[tuple[str, int]]:

@@ -1,7 +1,6 @@
 """One animal cannot be in two appointments at once, whoever they are with (issue #18)."""
 
 import pytest
-import time_machine
 from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
@@ -13,11 +12,8 @@ from tests.booking.conftest import DAY, NOW
 from tests.booking.factories import at, make_appointment
 from tests.booking.factories import book as factories_book
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def book(client_user, patient, service, starts_at, **kwargs):

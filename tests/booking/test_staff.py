@@ -8,29 +8,15 @@ from django.urls import reverse
 
 from booking.models import Appointment, BookingRules, CalendarFeed, Closure, WeeklyHours
 from tests import factories
-from tests.booking.conftest import DAY, NOW
+from tests.booking.conftest import DAY
 from tests.booking.factories import at, make_appointment, make_practitioner, make_service
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def stamp(dt) -> str:
     return str(int(dt.timestamp()))
-
-
-@pytest.fixture
-def booked(client_user, filou, consultation, dubois):
-    return make_appointment(
-        client=client_user.client,
-        patient=filou,
-        service=consultation,
-        practitioner=dubois,
-        starts_at=at(DAY, 9),
-    )
 
 
 def test_the_day_agenda_lists_appointments_with_bounded_queries(

@@ -2,18 +2,14 @@
 reception anyone's when the booking rules say so; reception closures when they say so."""
 
 import pytest
-import time_machine
 from django.urls import reverse
 
 from booking.models import BookingRules, Closure, TimeOff
-from tests.booking.conftest import DAY, NOW
+from tests.booking.conftest import DAY
 from tests.booking.factories import at
 
-
-@pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
+# The clock stands at NOW, the Friday before DAY at 10:00 in Paris (tests/booking/conftest.py).
+pytestmark = pytest.mark.usefixtures("frozen")
 
 
 def set_rules(*, time_off: bool, closures: bool) -> None:
