@@ -270,38 +270,29 @@ def bookable_start(
     return min(starts, default=None)
 
 
-class _DryRun(Exception):
-    """Undoes a booking made only to ask booking whether it would accept it."""
-
-
 def booking_refusal(
     entry: Entry, release: Release, *, now: datetime, online: bool = True
 ) -> str | None:
     """Why booking would refuse this client this slot now (None: it would book it).
 
-    booking.services has no "would you accept?" function, so this asks ``book`` itself inside a
-    savepoint that is always rolled back: every rule it applies (the client's maximum of
-    upcoming appointments, the animal's species, the grid, hours, notice...) is the one a claim
-    will meet, and what book registered for after commit is discarded with the savepoint.
-    Takes the client's row lock (FOR UPDATE) as ``book`` does, until our transaction ends.
+    Asks booking's own read-only ``check_booking`` (the checks ``book`` makes, without its lock
+    or a write), so every rule a claim will meet — the client's maximum of upcoming
+    appointments, the animal's species and time, the grid, hours, notice — is decided in one
+    place. The claim itself still goes through ``book``, under its lock.
     """
     try:
-        with transaction.atomic():
-            booking.book(
-                client=entry.client,
-                patient=entry.patient,
-                service=release.service,
-                starts_at=release.starts_at,
-                practitioner=release.practitioner,
-                booked_by=None,
-                online=online,
-                now=now,
-            )
-            raise _DryRun
-    except _DryRun:
-        return None
+        booking.check_booking(
+            client=entry.client,
+            patient=entry.patient,
+            service=release.service,
+            starts_at=release.starts_at,
+            practitioner=release.practitioner,
+            online=online,
+            now=now,
+        )
     except booking.BookingError as error:
         return str(error)
+    return None
 
 
 def offer_free_slot(
