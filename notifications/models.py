@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.models import Client
 
@@ -20,7 +21,8 @@ class Channel(models.TextChoices):
 
 
 class Purpose(models.TextChoices):
-    SERVICE = "service", _("Service")
+    # Contexts: a bare "Service"/"Reason" here would shadow other apps' ("Prestation", "Motif").
+    SERVICE = "service", pgettext_lazy("message purpose", "Service")
     MARKETING = "marketing", _("Marketing")
 
 

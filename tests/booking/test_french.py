@@ -57,3 +57,13 @@ def test_booking_does_not_capitalise_django_s_weekdays_mid_sentence():
     with translation.override("fr"):
         rendered = Template('{{ d|date:"l j F" }}').render(Context({"d": date(2026, 12, 1)}))
     assert rendered == "mardi 1 décembre"
+
+
+def test_other_apps_words_do_not_shadow_bookings():
+    # notifications' "Reason" (why a message failed) and "Service" (a message's purpose) once
+    # overrode booking's "Motif" and the waitlist's "Prestation" everywhere.
+    with translation.override("fr"):
+        rendered = Template(
+            '{% load i18n %}{% translate "Reason" %}|{% translate "Service" %}'
+        ).render(Context())
+    assert rendered == "Motif|Prestation"
