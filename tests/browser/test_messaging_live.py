@@ -1,4 +1,5 @@
-"""Messaging journeys in two browsers, against daphne (HTTP and websockets on one port).
+"""Messaging journeys in two browsers, against daphne (HTTP and websockets on one port), in
+French and in English.
 
 The daphne server and the shared test database come from tests/browser/conftest.py. Pages come
 from this file's own fixture on conftest's `open_page` (the same checks as `page`: any console,
@@ -45,15 +46,16 @@ def off_the_loop(function, /, **kwargs):
 
 
 @pytest.fixture
-def pages(browser: Browser, daphne_server) -> Iterator[callable]:
-    """Opens as many phone pages as the journey needs (conftest's `open_page`: English, axe-checked
-    as they go), and fails on any console, CSP or accessibility error once they are closed."""
+def pages(browser: Browser, daphne_server, language) -> Iterator[callable]:
+    """Opens as many phone pages as the journey needs (conftest's `open_page`, in the journey's
+    `language`, axe-checked as they go), and fails on any console, CSP or accessibility error
+    once they are closed."""
     base_url, _server = daphne_server
     opened: list[tuple[Page, list[str]]] = []
     errors: list[str] = []
 
     def new_page() -> Page:
-        page, page_errors = open_page(browser, base_url, "en")
+        page, page_errors = open_page(browser, base_url, language)
         opened.append((page, page_errors))
         return page
 
@@ -84,15 +86,15 @@ def _connected(page: Page) -> None:
     expect(page.locator("#live")).to_have_attribute("data-connected", "true")
 
 
-def test_a_client_writes_and_a_vet_answers_live(pages, clinic, client_user, vet):
+def test_a_client_writes_and_a_vet_answers_live(pages, say, language, clinic, client_user, vet):
     factories.make_patient(client_user, name="Filou")
     owner = pages()
     sign_in(owner, client_user.email)
     owner.goto("/messages/")
-    owner.get_by_label("Subject").fill("Filou boite")
-    owner.get_by_label("About").select_option(label="Filou")
+    owner.get_by_label(say("Objet", "Subject")).fill("Filou boite")
+    owner.get_by_label(say("Au sujet de", "About")).select_option(label="Filou")
     owner.get_by_label("Message").fill("Il boite depuis ce matin.")
-    owner.get_by_role("button", name="Send to the clinic").click()
+    owner.get_by_role("button", name=say("Envoyer à la clinique", "Send to the clinic")).click()
     expect(owner.get_by_role("heading", name="Filou boite")).to_be_visible()
     _connected(owner)
 
@@ -103,25 +105,29 @@ def test_a_client_writes_and_a_vet_answers_live(pages, clinic, client_user, vet)
     _connected(team)
     expect(team.locator("#messages")).to_contain_text("Il boite depuis ce matin.")
 
-    owner.get_by_label("Your message").fill("Et il ne mange pas <b>du tout</b>.")
-    owner.get_by_role("button", name="Send").click()
+    owner.get_by_label(say("Votre message", "Your message")).fill(
+        "Et il ne mange pas <b>du tout</b>."
+    )
+    owner.get_by_role("button", name=say("Envoyer", "Send"), exact=True).click()
     # The vet's page, never reloaded, shows it, escaped.
     expect(team.locator("#messages li")).to_have_count(2)
     expect(team.locator("#messages")).to_contain_text("Et il ne mange pas <b>du tout</b>.")
-    expect(owner.get_by_label("Your message")).to_have_value("")
+    expect(owner.get_by_label(say("Votre message", "Your message"))).to_have_value("")
 
-    team.get_by_label("Your message").fill("Venez à 14 h, nous le verrons.")
-    team.get_by_role("button", name="Send").click()
+    team.get_by_label(say("Votre message", "Your message")).fill("Venez à 14 h, nous le verrons.")
+    team.get_by_role("button", name=say("Envoyer", "Send"), exact=True).click()
     expect(owner.locator("#messages")).to_contain_text("Venez à 14 h, nous le verrons.")
     # The client's page was open: the vet sees the read mark arrive.
-    expect(team.locator("#read-mark")).to_contain_text("Read by the client")
+    expect(team.locator("#read-mark")).to_contain_text(
+        say("Lu par le client", "Read by the client")
+    )
     assert list(Message.objects.values_list("seq", flat=True).order_by("seq")) == [1, 2, 3]
-    snap_widths(owner, "messaging-client-conversation")
-    snap_widths(team, "messaging-vet-conversation")
+    snap_widths(owner, f"messaging-client-conversation-{language}")
+    snap_widths(team, f"messaging-vet-conversation-{language}")
 
 
 def test_an_emergency_word_gets_an_instant_reply_and_tops_the_inbox(
-    pages, clinic, client_user, other_client_user, vet
+    pages, say, language, clinic, client_user, other_client_user, vet
 ):
     from messaging import services
 
@@ -140,18 +146,23 @@ def test_an_emergency_word_gets_an_instant_reply_and_tops_the_inbox(
     owner = pages()
     sign_in(owner, client_user.email)
     owner.goto("/messages/")
-    owner.get_by_label("Subject").fill("Au secours")
+    owner.get_by_label(say("Objet", "Subject")).fill("Au secours")
     owner.get_by_label("Message").fill("Mon chat a été EMPOISONNÉ, il a des convulsions")
-    owner.get_by_role("button", name="Send to the clinic").click()
+    owner.get_by_role("button", name=say("Envoyer à la clinique", "Send to the clinic")).click()
     reply = owner.locator("#messages li.emergency")
-    expect(reply).to_contain_text("call the clinic now on 04 78 00 00 00")
+    expect(reply).to_contain_text(
+        say(
+            "appelez tout de suite la clinique au 04 78 00 00 00",
+            "call the clinic now on 04 78 00 00 00",
+        )
+    )
     expect(reply).to_contain_text("04 78 00 00 99")
     # The open inbox updates by itself: the urgent one first.
     expect(team.locator(".inbox-item")).to_have_count(2)
-    expect(team.locator(".inbox-item").first).to_contain_text("Urgent")
+    expect(team.locator(".inbox-item").first).to_contain_text(say("Urgente", "Urgent"))
     expect(team.locator(".inbox-item").first).to_contain_text("Au secours")
-    snap_widths(owner, "messaging-emergency-reply")
-    snap_widths(team, "messaging-inbox-urgent")
+    snap_widths(owner, f"messaging-emergency-reply-{language}")
+    snap_widths(team, f"messaging-inbox-urgent-{language}")
 
 
 def _cut_websockets(server, session_key: str) -> int:
@@ -175,7 +186,7 @@ def _cut_websockets(server, session_key: str) -> int:
 
 
 def test_a_dropped_connection_resyncs_without_loss_or_duplicate(
-    pages, daphne_server, clinic, client_user, vet
+    pages, say, daphne_server, clinic, client_user, vet
 ):
     _base, server = daphne_server
     pages.cut = True
@@ -202,8 +213,8 @@ def test_a_dropped_connection_resyncs_without_loss_or_duplicate(
     assert _cut_websockets(server, session_key) >= 1
     expect(owner.locator("#live")).to_have_attribute("data-connected", "false")
     for text in ("Premier pendant la coupure", "Second pendant la coupure"):
-        team.get_by_label("Your message").fill(text)
-        team.get_by_role("button", name="Send").click()
+        team.get_by_label(say("Votre message", "Your message")).fill(text)
+        team.get_by_role("button", name=say("Envoyer", "Send"), exact=True).click()
         expect(team.locator("#messages")).to_contain_text(text)
     expect(owner.locator("#messages li")).to_have_count(1)  # nothing reached the cut page
 
@@ -213,15 +224,17 @@ def test_a_dropped_connection_resyncs_without_loss_or_duplicate(
     seqs = owner.locator("#messages li").evaluate_all("items => items.map(i => i.dataset.seq)")
     assert seqs == ["1", "2", "3"]
     # And live again afterwards, still once.
-    team.get_by_label("Your message").fill("Après le retour")
-    team.get_by_role("button", name="Send").click()
+    team.get_by_label(say("Votre message", "Your message")).fill("Après le retour")
+    team.get_by_role("button", name=say("Envoyer", "Send"), exact=True).click()
     expect(owner.locator("#messages li")).to_have_count(4)
     assert Message.objects.filter(conversation=conversation).count() == 4
 
 
 def test_bad_input_in_the_browser(
-    pages, settings, clinic, client_user, other_client_user, tmp_path
+    clock, pages, say, language, settings, clinic, client_user, other_client_user, tmp_path
 ):
+    """`clock` starts the journey on the minute: the rate limit counts in one-minute windows,
+    and a journey straddling two would see "Bonjour" counted in the first."""
     from messaging import services
 
     settings.MEDIA_ROOT = tmp_path
@@ -238,30 +251,30 @@ def test_bad_input_in_the_browser(
     _connected(owner)
 
     # A script renamed .jpg: the form falls back to a plain post and shows why it was refused.
-    owner.get_by_label("Photo or PDF (optional)").set_input_files(
+    owner.get_by_label(say("Photo ou PDF (facultatif)", "Photo or PDF (optional)")).set_input_files(
         {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": b"<?php system($_GET[1]);"}
     )
-    owner.get_by_role("button", name="Send").click()
-    expect(owner.locator("#compose-error")).to_contain_text("Only photos")
+    owner.get_by_role("button", name=say("Envoyer", "Send"), exact=True).click()
+    expect(owner.locator("#compose-error")).to_contain_text(say("Seules les photos", "Only photos"))
     _connected(owner)
 
     # Too large a frame.
     settings.ACCUEIL_MESSAGING_MAX_FRAME = 1024
-    owner.get_by_label("Your message").fill("x" * 1500)
-    owner.get_by_role("button", name="Send").click()
-    expect(owner.locator("#compose-error")).to_contain_text("too large")
+    owner.get_by_label(say("Votre message", "Your message")).fill("x" * 1500)
+    owner.get_by_role("button", name=say("Envoyer", "Send"), exact=True).click()
+    expect(owner.locator("#compose-error")).to_contain_text(say("trop volumineux", "too large"))
 
     # A flood: refused with a clear message, the text kept.
     settings.ACCUEIL_MESSAGING_MAX_FRAME = 16384
     settings.ACCUEIL_MESSAGING_RATE_PER_MINUTE = 3  # "Bonjour" already counted
     for index in range(3):
-        owner.get_by_label("Your message").fill(f"encore {index}")
-        owner.get_by_role("button", name="Send").click()
+        owner.get_by_label(say("Votre message", "Your message")).fill(f"encore {index}")
+        owner.get_by_role("button", name=say("Envoyer", "Send"), exact=True).click()
         if index < 2:
             expect(owner.locator("#messages")).to_contain_text(f"encore {index}")
-    expect(owner.locator("#compose-error")).to_contain_text("too fast")
-    expect(owner.get_by_label("Your message")).to_have_value("encore 2")
-    snap_widths(owner, "messaging-rate-limited")
+    expect(owner.locator("#compose-error")).to_contain_text(say("trop vite", "too fast"))
+    expect(owner.get_by_label(say("Votre message", "Your message"))).to_have_value("encore 2")
+    snap_widths(owner, f"messaging-rate-limited-{language}")
     assert Message.objects.filter(conversation=conversation).count() == 3
 
     stranger = pages()
