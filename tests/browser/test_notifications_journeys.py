@@ -1,6 +1,6 @@
 """Notifications journeys: a client's choices and their journal, a manager's text message
 template with the live part counter, the staff outbox filters; in French and in English
-(the template editor in English: its links name the language they edit)."""
+(the template editor's manager edits the version in the language she reads)."""
 
 import re
 
@@ -61,27 +61,49 @@ def test_a_client_chooses_how_to_be_told_and_sees_the_journal(
     assert preference.channels_for("documents") == ["email", "sms"]
 
 
-def test_a_manager_edits_a_text_template_and_sees_the_parts_warning_live(page: Page, manager):
+def test_a_manager_edits_a_text_template_and_sees_the_parts_warning_live(
+    any_page: Page, say, language, manager
+):
+    page = any_page
     sign_in_staff(page, manager)
     page.goto("/notifications/staff/templates/")
-    expect(page.get_by_role("heading", name="Message templates")).to_be_visible()
-    page.get_by_role("row", name="New message").get_by_role(
-        "link", name="Text message (EN)"
+    expect(
+        page.get_by_role("heading", name=say("Modèles de messages", "Message templates"))
+    ).to_be_visible()
+    # The links name the language they edit: the one the manager reads.
+    page.get_by_role("row", name=say("Nouveau message", "New message")).get_by_role(
+        "link", name=f"{say('SMS', 'Text message')} ({language.upper()})"
     ).click()
 
-    text = page.get_by_label("Text")
+    text = page.get_by_label(say("Texte", "Text"))
     counter = page.locator("#segments")
-    expect(counter).to_contain_text("1 part")
-    text.fill("{{ sender }}: " + "a message is waiting for you in your space, please read it. " * 6)
-    expect(counter.get_by_role("alert")).to_contain_text("more than 2 parts")
-    snap_widths(page, "notifications-template-warning")
+    one_part = re.compile(rf"(?<!\d)1 {say('partie', 'part')} \(")
+    expect(counter).to_contain_text(one_part)
+    long = say(
+        "un message vous attend dans votre espace, merci de le lire. ",
+        "a message is waiting for you in your space, please read it. ",
+    )
+    text.fill(say("{{ sender }} : ", "{{ sender }}: ") + long * 6)
+    expect(counter.get_by_role("alert")).to_contain_text(
+        say("plus de 2 parties", "more than 2 parts")
+    )
+    snap_widths(page, f"notifications-template-warning-{language}")
 
-    text.fill("{{ sender }}: a message is waiting in your space: {{ base_url }}")
-    expect(counter).to_contain_text("1 part")
+    text.fill(
+        say(
+            "{{ sender }} : un message vous attend dans votre espace : {{ base_url }}",
+            "{{ sender }}: a message is waiting in your space: {{ base_url }}",
+        )
+    )
+    expect(counter).to_contain_text(one_part)
     expect(counter.get_by_role("alert")).to_have_count(0)
-    page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_text("The clinic's wording is saved.")).to_be_visible()
-    assert MessageTemplate.objects.get(kind="new_message", channel="sms", language="en")
+    page.get_by_role("button", name=say("Enregistrer", "Save"), exact=True).click()
+    expect(
+        page.get_by_text(
+            say("La formulation de la clinique est enregistrée.", "The clinic's wording is saved.")
+        )
+    ).to_be_visible()
+    assert MessageTemplate.objects.get(kind="new_message", channel="sms", language=language)
 
 
 def test_staff_filter_the_outbox_and_open_a_failed_message(
