@@ -475,14 +475,19 @@ def _email_recipient(client: Client) -> tuple[str, str]:
     return email, ""
 
 
-def _base_context(client: Client, clinic: Clinic, plan: Plan, send_at: datetime) -> dict:
-    tz = clinic.tz
-    context: dict[str, object] = {
+def _greeting_context(client: Client, clinic: Clinic) -> dict[str, object]:
+    """What every message's template may name: whom it greets, who writes, where to go."""
+    return {
         "first_name": client.first_name,
         "clinic": clinic.name,
         "sender": sms_sender(clinic),
         "base_url": base_url(),
     }
+
+
+def _base_context(client: Client, clinic: Clinic, plan: Plan, send_at: datetime) -> dict:
+    tz = clinic.tz
+    context = _greeting_context(client, clinic)
     context.update(plan.context)
     for key, value in plan.context.items():
         # A link handed over as a path ("/booking/r/...") is made absolute on the base URL: a
@@ -807,13 +812,7 @@ def _merge_siblings(row: Notification, clinic: Clinic, now: datetime) -> Notific
     if not merged:
         return row
     count = len(merged) + 1
-    context = {
-        "first_name": row.client.first_name,
-        "clinic": clinic.name,
-        "sender": sms_sender(clinic),
-        "base_url": base_url(),
-        "count": count,
-    }
+    context = {**_greeting_context(row.client, clinic), "count": count}
     subject, body = render(row.kind, row.channel, row.language, context)
     fields: dict[str, object] = {"subject": subject[:200], "body": body}
     if row.channel == Channel.EMAIL:
