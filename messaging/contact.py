@@ -8,11 +8,10 @@ with the emergency line beside it where the page has room.
 from dataclasses import dataclass
 from datetime import datetime
 
-import phonenumbers
 from django.core.cache import cache
 
 from portal.lib import hours
-from portal.lib.phones import DEFAULT_REGION, display_phone
+from portal.lib.phones import display_phone
 from portal.models import Clinic
 
 
@@ -55,12 +54,3 @@ def line_to_call(clinic: Clinic, now: datetime) -> Line | None:
     if clinic.emergency_phone:
         return Line(clinic.emergency_phone, emergency=True)
     return None
-
-
-def tel_uri(number: str) -> str:
-    """`tel:+33478000000` for any way a number is written (stored E.164 or typed nationally)."""
-    try:
-        parsed = phonenumbers.parse(number, DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
-        return "tel:" + "".join(char for char in number if char.isdigit() or char == "+")
-    return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)

@@ -5,8 +5,8 @@ from django import template
 from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from messaging.contact import Line, tel_uri
-from portal.lib.phones import DEFAULT_REGION, display_phone
+from messaging.contact import Line
+from portal.lib.phones import DEFAULT_REGION, display_phone, tel_uri
 
 register = template.Library()
 

@@ -34,3 +34,12 @@ def display_phone(value: str, region: str = DEFAULT_REGION) -> str:
     if phonenumbers.region_code_for_number(number) == region:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def tel_uri(number: str) -> str:
+    """`tel:+33478000000` for any way a number is written (stored E.164 or typed nationally)."""
+    try:
+        parsed = phonenumbers.parse(number, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        return "tel:" + "".join(char for char in number if char.isdigit() or char == "+")
+    return "tel:" + phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
