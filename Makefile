@@ -9,7 +9,8 @@ PORT ?= 8000
 WORKERS ?= auto
 
 .PHONY: run test lint format install migrate vendor messages bench-booking bench-records \
-        bench-notifications bench-messaging bench-waitlist bench-emergency clean
+        bench-notifications bench-messaging bench-waitlist bench-emergency bench-http bench-load \
+        serve-prod clean
 
 $(STAMP): pyproject.toml
 	@bin/find-python > /dev/null
@@ -48,8 +49,14 @@ messages: install
 vendor:
 	bin/vendor-assets
 
-bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency: install
+bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency \
+bench-http: install
 	$(PY) bench/$(subst bench-,,$@).py
+
+# An evening rush with locust (installed here only: it is not needed to run or test the portal).
+bench-load: install
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
