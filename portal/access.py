@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
+from portal.lib.net import client_ip
 from portal.models import STAFF_ROLES, AccessLog, Client, Role, User
 
 View = Callable[..., HttpResponse]
@@ -81,6 +82,6 @@ def log_access(
         object_type=object_type,
         object_id=str(object_id),
         detail=detail[:300],
-        ip=request.META.get("REMOTE_ADDR") or None,
+        ip=client_ip(request),
         user_agent=request.headers.get("user-agent", "")[:300],
     )

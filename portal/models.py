@@ -309,3 +309,22 @@ class AccessLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The access log is append-only.")
+
+
+class WorkerHeartbeat(models.Model):
+    """A task worker says it is alive (portal/management/commands/worker.py); /readyz reads it.
+
+    One row per worker process, refreshed every few seconds by a thread beside the worker loop,
+    so a worker busy with a long task still counts as alive. Rows of workers gone for long are
+    removed by the next worker that starts.
+    """
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    queues = models.CharField(max_length=200)
+    hostname = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} ({self.queues})"

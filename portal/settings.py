@@ -24,6 +24,7 @@ from portal.lib.env import (
     random_secret_key,
     secret_from_env_or_file,
 )
+from portal.lib.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ACCUEIL_VAR_DIR") or BASE_DIR / "var")
@@ -75,6 +76,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Health checks first: no session, no cookie, no log line (portal/health.py).
+    "portal.health.HealthMiddleware",
+    "portal.lib.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -143,18 +147,35 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache, channel layer, rate limits ----------------------------------------------------
 REDIS_URL = env_url("REDIS_URL", schemes=("redis", "rediss", "unix"))
 if REDIS_URL:
+    # The cache is an accelerator (portal/lib/cache.py): a dead Redis answers as a miss after
+    # at most one short timeout, then not at all for RETRY_AFTER seconds; rate limits count in
+    # each process's memory meanwhile.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.lib.cache.FailSoftRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("ACCUEIL_CACHE_PREFIX", "accueil"),
+            "RETRY_AFTER": 3,
+            "LOCAL_WHEN_DOWN": ["allauth:rl:", "messaging:rate:"],
+            "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.5},
         }
     }
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # Each daphne process waits for its websockets' messages with a blocking
+                # BZPOPMIN of 5 s (RedisChannelLayer.brpop_timeout). redis-py's default socket
+                # timeout is also 5 s, so an idle wait timed out on the socket first and daphne
+                # closed every idle websocket with 1011: reads must be allowed to outlast it.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 15,
+                        "socket_connect_timeout": 1,
+                        "socket_keepalive": True,
+                    }
+                ],
                 "prefix": env_str("ACCUEIL_CHANNELS_PREFIX", "accueil"),
             },
         }
@@ -164,12 +185,20 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Tasks ---------------------------------------------------------------------------------------
+# Queues: "email" and "sms" (notifications' dispatch, one per channel, so a hung text-message
+# provider never holds up e-mails) and "default" for the rest. Production runs one worker for
+# "sms" and one for every other queue (docs/notifications.md, "Queues").
 TASKS = {
     "default": {
         "BACKEND": env_str("ACCUEIL_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default"],
+        "QUEUES": ["default", "email", "sms"],
     }
 }
+# A task still "running" this long after it started lost its worker (killed, machine gone):
+# portal.lib.task_sweep marks it failed (interrupted). Longer than any task takes.
+TASKS_INTERRUPTED_AFTER_SECONDS = env_int(
+    "ACCUEIL_TASKS_INTERRUPTED_AFTER_SECONDS", 900, minimum=60
+)
 
 # --- Accounts ------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"
@@ -295,21 +324,15 @@ STORAGES = {
 FILE_UPLOAD_PERMISSIONS = 0o600
 
 # --- Logging -------------------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("ACCUEIL_LOG_LEVEL", "INFO")},
-    "loggers": {
-        "daphne": {"level": "WARNING"},
-        "django.channels.server": {"level": "WARNING"},
-        # Rendering a report PDF (records, also during seed_demo) made WeasyPrint and fontTools'
-        # subsetter log a hundred INFO lines around the demo logins: only their problems count.
-        "weasyprint": {"level": "WARNING"},
-        "fontTools": {"level": "WARNING"},
-    },
-}
+# ACCUEIL_LOG_FORMAT: plain (make run) or json (production: one JSON object per line, with the
+# request id). ACCUEIL_REQUEST_LOG: one line per request and per websocket (on by default in
+# json). What the lines hold and never hold: portal/lib/logs.py.
+ACCUEIL_LOG_FORMAT = env_choice("ACCUEIL_LOG_FORMAT", "plain", choices=("plain", "json"))
+LOGGING = logging_config(
+    level=env_str("ACCUEIL_LOG_LEVEL", "INFO"),
+    fmt=ACCUEIL_LOG_FORMAT,
+    request_lines=env_bool("ACCUEIL_REQUEST_LOG", default=ACCUEIL_LOG_FORMAT == "json"),
+)
 
 # Each app's own settings live in its block below (read from the environment like the rest).
 # --- notifications settings: start ---
@@ -322,7 +345,10 @@ NOTIFICATIONS_SMS_BACKEND = env_choice(
 NOTIFICATIONS_SMS_FILE_DIR = Path(env_str("ACCUEIL_SMS_FILE_DIR") or VAR_DIR / "sms")
 NOTIFICATIONS_SMS_HTTP_URL = env_url("ACCUEIL_SMS_HTTP_URL", schemes=("https", "http"))
 NOTIFICATIONS_SMS_HTTP_API_KEY = env_str("ACCUEIL_SMS_HTTP_API_KEY")
+# One provider call's total time (connection to last byte, however slowly the provider
+# answers): the text-message API, and the mail server for one e-mail. At most half the lease.
 NOTIFICATIONS_SMS_HTTP_TIMEOUT = env_int("ACCUEIL_SMS_HTTP_TIMEOUT", 10, minimum=1)
+NOTIFICATIONS_EMAIL_TIMEOUT = env_int("ACCUEIL_EMAIL_SEND_TIMEOUT", 30, minimum=1)
 NOTIFICATIONS_SMS_WEBHOOK_SECRET = env_str("ACCUEIL_SMS_WEBHOOK_SECRET")
 if NOTIFICATIONS_SMS_BACKEND == "http" and not (
     NOTIFICATIONS_SMS_HTTP_URL and NOTIFICATIONS_SMS_WEBHOOK_SECRET
@@ -356,6 +382,14 @@ NOTIFICATIONS_MAX_ATTEMPTS = env_int("ACCUEIL_NOTIFICATIONS_MAX_ATTEMPTS", 5, mi
 NOTIFICATIONS_RETRY_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_RETRY_SECONDS", 60, minimum=0)
 # A row left "sending" longer than this was interrupted (worker killed): recovery takes it.
 NOTIFICATIONS_SENDING_LEASE_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_LEASE_SECONDS", 300, minimum=5)
+for _name, _value in (("ACCUEIL_SMS_HTTP_TIMEOUT", NOTIFICATIONS_SMS_HTTP_TIMEOUT),
+                      ("ACCUEIL_EMAIL_SEND_TIMEOUT", NOTIFICATIONS_EMAIL_TIMEOUT)):  # fmt: skip
+    # A call still running when the lease ends would see its message taken back and sent again.
+    if _value * 2 > NOTIFICATIONS_SENDING_LEASE_SECONDS:
+        raise ImproperlyConfigured(
+            f"{_name} ({_value} s) must be at most half ACCUEIL_NOTIFICATIONS_LEASE_SECONDS "
+            f"({NOTIFICATIONS_SENDING_LEASE_SECONDS} s)."
+        )
 # --- notifications settings: end ---
 # --- records settings: start ---
 # Reports: the largest PDF a vet may upload, and how many days before a treatment runs out its

@@ -1,7 +1,10 @@
+import sys
+
 from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db import InterfaceError, OperationalError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -302,9 +305,21 @@ def otp_disable(request: HttpRequest) -> HttpResponse:
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
-    """The 500 page, with the clinic's phone when the database still answers."""
+    """The 500 page, with the clinic's phone when the database still answers.
+
+    When the error is the database being unreachable (a restart, a failover), the answer is a
+    503 that says so and what to do: a write that was under way was either whole or not made at
+    all (each one is a transaction), so the person checks before trying again.
+    """
+    error = sys.exc_info()[1]
     try:
         clinic = Clinic.current()
     except Exception:  # the error may be the database itself
         clinic = None
+    if isinstance(error, (OperationalError, InterfaceError)):
+        response = HttpResponse(
+            render_to_string("503.html", {"clinic": clinic, "request": request}), status=503
+        )
+        response["Retry-After"] = "30"
+        return response
     return HttpResponse(render_to_string("500.html", {"clinic": clinic}), status=500)
