@@ -40,9 +40,7 @@ def test_a_page_gives_one_line_with_id_user_path_status_and_duration(
     assert response["X-Request-ID"] == line.request_id
 
 
-def test_no_name_of_an_animal_or_a_person_reaches_the_logs(
-    as_client, client_user, clinic, caplog
-):
+def test_no_name_of_an_animal_or_a_person_reaches_the_logs(as_client, client_user, clinic, caplog):
     caplog.set_level(logging.DEBUG)
     caplog.set_level(logging.DEBUG, logger="accueil.request")
     patient = factories.make_patient(client_user, name="Gribouille")
