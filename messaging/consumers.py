@@ -374,13 +374,14 @@ class ConversationConsumer(_CheckedConsumer):
             return None
         error = ""
         try:
-            services.post_message(
-                conversation_id=conversation.pk,
-                author=self.user,
-                body=body,
-                client_token=token,
-                language=self.language,
-            )
+            with live.watching() as fan_out:
+                services.post_message(
+                    conversation_id=conversation.pk,
+                    author=self.user,
+                    body=body,
+                    client_token=token,
+                    language=self.language,
+                )
         except ValidationError as exc:
             error = " ".join(exc.messages)
         except services.RateLimited as exc:
@@ -393,6 +394,8 @@ class ConversationConsumer(_CheckedConsumer):
             {
                 "conversation": conversation,
                 "error": error,
+                # Stored, but the other side sees it only on reload: say so (the layer is down).
+                "notice": live.PAUSED if not error and fan_out.failed else "",
                 "body": body if error else "",
                 "client_token": token if error else _new_token(),
                 "oob": True,

@@ -5,17 +5,27 @@ or "the inbox changed"), so a lost announcement costs a refresh, never a message
 `announce` from `transaction.on_commit`, so nothing is announced that was rolled back.
 """
 
+import asyncio
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Literal, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 
 Side = Literal["client", "clinic"]
 
 STAFF_INBOX_GROUP = "messaging.staff"
+
+# An announcement waits at most this long for the channel layer: it runs after the write has
+# committed, in the request, and a hung Redis must not hold the sender's page.
+ANNOUNCE_TIMEOUT = 1.0
 
 
 def conversation_group(conversation_id: int) -> str:
@@ -64,23 +74,72 @@ def announce(group: str, event: Event) -> None:
     announce_many([(group, event)])
 
 
-def announce_many(sends: list[tuple[str, Event]]) -> None:
-    """Several announcements in one hop to the event loop (each hop costs a thread switch)."""
+# What the sender reads when the message is stored but the live fan-out could not run.
+PAUSED = _(
+    "Your message is saved. Live updates are paused for now: it will appear for the other side "
+    "when they open or reload the conversation."
+)
+
+
+@dataclass
+class FanOut:
+    """Whether the announcements made inside `watching()` all reached the channel layer."""
+
+    failed: bool = False
+
+
+_local = threading.local()
+
+
+@contextmanager
+def watching() -> Iterator[FanOut]:
+    """Notes whether the live fan-out failed for what this thread posts inside the block (the
+    announcements run on commit, inside the service call), so the sender can be told that the
+    message is stored but will be seen on reload only."""
+    fan_out = FanOut()
+    previous = getattr(_local, "fan_out", None)
+    _local.fan_out = fan_out
+    try:
+        yield fan_out
+    finally:
+        _local.fan_out = previous
+
+
+def announce_many(sends: list[tuple[str, Event]]) -> bool:
+    """Several announcements in one hop to the event loop (each hop costs a thread switch).
+
+    False when any could not be sent (the channel layer is down or too slow); logged, and noted
+    for `watching()`.
+    """
     layer = get_channel_layer()
     if layer is None:
-        return
+        return True
 
-    async def send_all() -> None:
+    async def send_all() -> bool:
+        ok = True
         for group, event in sends:
             try:
-                await layer.group_send(group, dict(event))
-            except Exception:
-                logger.exception("Could not announce %s to %s", event.get("type"), group)
+                await asyncio.wait_for(layer.group_send(group, dict(event)), ANNOUNCE_TIMEOUT)
+            except Exception as exc:
+                ok = False
+                logger.warning(
+                    "Could not announce %s to %s (%s: %s): listeners catch up on reconnect",
+                    event.get("type"),
+                    group,
+                    type(exc).__name__,
+                    exc,
+                )
+                break  # the layer is down: the other sends would fail the same way
+        return ok
 
     try:
-        async_to_sync(send_all)()
+        ok = async_to_sync(send_all)()
     except Exception:
         logger.exception("Could not announce %d events", len(sends))
+        ok = False
+    if not ok and getattr(_local, "fan_out", None) is not None:
+        _local.fan_out.failed = True
+    return ok
 
 
 def announce_messages(conversation_id: int, client_id: int, last_seq: int) -> None:

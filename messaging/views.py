@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from messaging import contact, services, stats
+from messaging import contact, live, services, stats
 from messaging.access import conversation_for
 from messaging.attachments import decrypted_chunks
 from messaging.forms import AssignForm, ComposeForm, NewConversationForm, QuickReplyForm
@@ -131,21 +131,24 @@ def conversations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data.get("attachment")
         try:
-            posted = services.start_conversation(
-                client=client,
-                author=request.user,
-                subject=form.cleaned_data["subject"],
-                body=form.cleaned_data["body"],
-                patient=form.cleaned_data["patient"],
-                uploads=[upload] if upload else [],
-                client_token=form.cleaned_data["client_token"],
-                language=get_language(),
-            )
+            with live.watching() as fan_out:
+                posted = services.start_conversation(
+                    client=client,
+                    author=request.user,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                    patient=form.cleaned_data["patient"],
+                    uploads=[upload] if upload else [],
+                    client_token=form.cleaned_data["client_token"],
+                    language=get_language(),
+                )
         except ValidationError as exc:
             form.add_error("attachment" if upload else "body", exc)
         except services.RateLimited as exc:
             form.add_error(None, str(exc))
         else:
+            if fan_out.failed:
+                flash.warning(request, live.PAUSED)
             return redirect("messaging:conversation", posted.conversation.pk)
     context = {
         "form": form,
@@ -200,14 +203,15 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         upload = form.cleaned_data.get("attachment")
         try:
-            services.post_message(
-                conversation_id=conversation.pk,
-                author=request.user,
-                body=form.cleaned_data["body"],
-                uploads=[upload] if upload else [],
-                client_token=form.cleaned_data["client_token"],
-                language=get_language(),
-            )
+            with live.watching() as fan_out:
+                services.post_message(
+                    conversation_id=conversation.pk,
+                    author=request.user,
+                    body=form.cleaned_data["body"],
+                    uploads=[upload] if upload else [],
+                    client_token=form.cleaned_data["client_token"],
+                    language=get_language(),
+                )
         except ValidationError as exc:
             form.add_error("attachment" if upload else "body", exc)
         except services.RateLimited as exc:
@@ -215,6 +219,8 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
         except PermissionDenied:
             raise Http404 from None
         else:
+            if fan_out.failed:
+                flash.warning(request, live.PAUSED)
             return redirect(reverse("messaging:conversation", args=[pk]) + "#compose")
     thread = list(Message.objects.after(conversation.pk, 0))
     return render(
