@@ -31,6 +31,11 @@ run: migrate
 	export ACCUEIL_BASE_URL="$${ACCUEIL_BASE_URL:-http://$(HOST):$(PORT)}"; \
 	  $(PY) manage.py seed_demo && HOST=$(HOST) PORT=$(PORT) bin/serve
 
+# The production topology (nginx, gunicorn, daphne for /ws/, task workers) against DATABASE_URL
+# and REDIS_URL; DEMO=1 also seeds the demo clinic. README, "Production".
+serve-prod: install
+	bin/serve-prod
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

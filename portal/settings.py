@@ -319,7 +319,12 @@ MEDIA_ROOT = Path(env_str("ACCUEIL_MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = "/media-not-served/"  # files are served only through views that check access
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    # Static files are public and read by nginx's unprivileged workers: world-readable, unlike
+    # uploads (FILE_UPLOAD_PERMISSIONS, which collectstatic would otherwise apply to them too).
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "OPTIONS": {"file_permissions_mode": 0o644, "directory_permissions_mode": 0o755},
+    },
 }
 FILE_UPLOAD_PERMISSIONS = 0o600
 
@@ -345,10 +350,24 @@ NOTIFICATIONS_SMS_BACKEND = env_choice(
 NOTIFICATIONS_SMS_FILE_DIR = Path(env_str("ACCUEIL_SMS_FILE_DIR") or VAR_DIR / "sms")
 NOTIFICATIONS_SMS_HTTP_URL = env_url("ACCUEIL_SMS_HTTP_URL", schemes=("https", "http"))
 NOTIFICATIONS_SMS_HTTP_API_KEY = env_str("ACCUEIL_SMS_HTTP_API_KEY")
+# A row left "sending" longer than this was interrupted (worker killed): recovery takes it.
+NOTIFICATIONS_SENDING_LEASE_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_LEASE_SECONDS", 300, minimum=5)
 # One provider call's total time (connection to last byte, however slowly the provider
-# answers): the text-message API, and the mail server for one e-mail. At most half the lease.
-NOTIFICATIONS_SMS_HTTP_TIMEOUT = env_int("ACCUEIL_SMS_HTTP_TIMEOUT", 10, minimum=1)
-NOTIFICATIONS_EMAIL_TIMEOUT = env_int("ACCUEIL_EMAIL_SEND_TIMEOUT", 30, minimum=1)
+# answers): the text-message API, and the mail server for one e-mail. At most half the lease
+# (a call still running when the lease ends would see its message taken back and sent again).
+NOTIFICATIONS_SMS_HTTP_TIMEOUT = env_int(
+    "ACCUEIL_SMS_HTTP_TIMEOUT", min(10, NOTIFICATIONS_SENDING_LEASE_SECONDS // 2), minimum=1
+)
+NOTIFICATIONS_EMAIL_TIMEOUT = env_int(
+    "ACCUEIL_EMAIL_SEND_TIMEOUT", min(30, NOTIFICATIONS_SENDING_LEASE_SECONDS // 2), minimum=1
+)
+for _name, _value in (("ACCUEIL_SMS_HTTP_TIMEOUT", NOTIFICATIONS_SMS_HTTP_TIMEOUT),
+                      ("ACCUEIL_EMAIL_SEND_TIMEOUT", NOTIFICATIONS_EMAIL_TIMEOUT)):  # fmt: skip
+    if _value * 2 > NOTIFICATIONS_SENDING_LEASE_SECONDS:
+        raise ImproperlyConfigured(
+            f"{_name} ({_value} s) must be at most half ACCUEIL_NOTIFICATIONS_LEASE_SECONDS "
+            f"({NOTIFICATIONS_SENDING_LEASE_SECONDS} s)."
+        )
 NOTIFICATIONS_SMS_WEBHOOK_SECRET = env_str("ACCUEIL_SMS_WEBHOOK_SECRET")
 if NOTIFICATIONS_SMS_BACKEND == "http" and not (
     NOTIFICATIONS_SMS_HTTP_URL and NOTIFICATIONS_SMS_WEBHOOK_SECRET
@@ -380,16 +399,6 @@ NOTIFICATIONS_WEEKLY_CAP = env_int("ACCUEIL_NOTIFICATIONS_WEEKLY_CAP", 5, minimu
 # Provider errors: attempts before "failed", and the first wait (doubled each time).
 NOTIFICATIONS_MAX_ATTEMPTS = env_int("ACCUEIL_NOTIFICATIONS_MAX_ATTEMPTS", 5, minimum=1)
 NOTIFICATIONS_RETRY_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_RETRY_SECONDS", 60, minimum=0)
-# A row left "sending" longer than this was interrupted (worker killed): recovery takes it.
-NOTIFICATIONS_SENDING_LEASE_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_LEASE_SECONDS", 300, minimum=5)
-for _name, _value in (("ACCUEIL_SMS_HTTP_TIMEOUT", NOTIFICATIONS_SMS_HTTP_TIMEOUT),
-                      ("ACCUEIL_EMAIL_SEND_TIMEOUT", NOTIFICATIONS_EMAIL_TIMEOUT)):  # fmt: skip
-    # A call still running when the lease ends would see its message taken back and sent again.
-    if _value * 2 > NOTIFICATIONS_SENDING_LEASE_SECONDS:
-        raise ImproperlyConfigured(
-            f"{_name} ({_value} s) must be at most half ACCUEIL_NOTIFICATIONS_LEASE_SECONDS "
-            f"({NOTIFICATIONS_SENDING_LEASE_SECONDS} s)."
-        )
 # --- notifications settings: end ---
 # --- records settings: start ---
 # Reports: the largest PDF a vet may upload, and how many days before a treatment runs out its
