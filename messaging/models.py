@@ -227,7 +227,8 @@ class Presence(models.Model):
 
     A row per connection (its channel name) rather than a cache counter, because a daphne
     process that dies never decrements a counter; rows are refreshed by the page's heartbeat and
-    anything older than PRESENCE_TTL counts as gone.
+    anything older than TTL counts as gone, and is deleted by `services.sweep_presence` (a
+    killed process never runs its disconnects).
     """
 
     TTL = timedelta(minutes=3)
@@ -238,7 +239,10 @@ class Presence(models.Model):
     seen_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "conversation", "seen_at"])]
+        indexes = [
+            models.Index(fields=["user", "conversation", "seen_at"]),
+            models.Index(fields=["seen_at"], name="messaging_presence_seen"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} on {self.conversation_id}"

@@ -415,12 +415,25 @@ def set_urgent(*, conversation: Conversation, urgent: bool) -> None:
 
 def connection_opened(*, channel_name: str, user: User, conversation_id: int) -> None:
     # Channel names are unique per connection: a plain insert, no read first.
+    now = timezone.now()
     Presence.objects.create(
         channel_name=channel_name,
         user=user,
         conversation_id=conversation_id,
-        seen_at=timezone.now(),
+        seen_at=now,
     )
+    sweep_presence(now)
+
+
+def sweep_presence(now: datetime | None = None) -> int:
+    """Delete the rows of connections not seen within Presence.TTL: their daphne process was
+    killed (no disconnect ran) or the page stopped its heartbeat. Run on every new connection
+    and before the offline-notice check, one indexed DELETE; returns how many went."""
+    now = now or timezone.now()
+    deleted, _ = Presence.objects.filter(seen_at__lt=now - Presence.TTL).delete()
+    if deleted:
+        logger.info("Swept %d stale websocket presence rows", deleted)
+    return deleted
 
 
 def connection_seen(*, channel_name: str) -> None:
@@ -448,9 +461,11 @@ def message_still_unread(message_id: int, version: int) -> bool:
     if conversation.client_read_seq >= message.seq:
         return False
     user_id = conversation.client.user_id
+    now = timezone.now()
+    sweep_presence(now)
     connected = Presence.objects.filter(
         user_id=user_id,
         conversation=conversation,
-        seen_at__gt=timezone.now() - Presence.TTL,
+        seen_at__gt=now - Presence.TTL,
     ).exists()
     return not connected
