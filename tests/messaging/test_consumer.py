@@ -27,7 +27,7 @@ def _session_cookie(http) -> str:
 
 
 def socket(http, conversation_id: int | str, *, origin: str = "http://127.0.0.1"):
-    headers = [(b"origin", origin.encode()), (b"accept-language", b"en")]
+    headers = [(b"host", b"127.0.0.1"), (b"origin", origin.encode()), (b"accept-language", b"en")]
     if http is not None:
         cookie = f"{settings.SESSION_COOKIE_NAME}={_session_cookie(http)}"
         headers.append((b"cookie", cookie.encode()))
@@ -113,6 +113,8 @@ async def test_it_refuses_unknown_ids_anonymous_users_and_foreign_origins(as_cli
         socket(as_client, 999999),
         socket(None, conversation.pk),
         socket(as_client, conversation.pk, origin="https://evil.example"),
+        socket(as_client, conversation.pk, origin="http://127.0.0.1:8080"),  # another port
+        socket(as_client, conversation.pk, origin="https://127.0.0.1"),  # another scheme
     ):
         connected, _ = await comm.connect()
         assert not connected
@@ -240,6 +242,7 @@ async def test_presence_is_kept_while_connected(as_client, conversation, vet):
 
 async def test_the_inbox_socket_pushes_unread_counts(as_vet, as_client, client_user):
     headers = [
+        (b"host", b"127.0.0.1"),
         (b"origin", b"http://127.0.0.1"),
         (b"accept-language", b"en"),
         (b"cookie", f"{settings.SESSION_COOKIE_NAME}={_session_cookie(as_vet)}".encode()),
