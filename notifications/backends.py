@@ -6,22 +6,37 @@ idempotency key: the HTTP adapter passes it as `Idempotency-Key` so a provider t
 drops a resubmission after a crash, and the file backend names its files by it for the same
 reason (see services.dispatch on the crash between "accepted" and "marked sent").
 
-Errors: `TransientError` (5xx, timeout, connection refused) is retried with backoff;
-`PermanentError` (the provider refuses this number or message) fails the row at once.
+Errors: `TransientError` (5xx, timeout, connection refused, an answer that is not HTTP or not
+JSON) is retried with backoff; `PermanentError` (the provider refuses this number or message)
+fails the row at once. Whatever else an adapter raises is counted like a transient error by
+dispatch, against the same attempt cap.
+
+Time: one call to a provider (SMS over HTTP, an e-mail over SMTP) has one total `Deadline`,
+shorter than the sending lease, however slowly the provider trickles its answer.
 """
 
+import contextlib
+import functools
 import hashlib
 import hmac
+import http.client
 import json
 import os
+import smtplib
+import socket
 import sys
-import urllib.error
-import urllib.request
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+
+# A provider's answer is a small JSON object; more than this is not an answer worth reading.
+MAX_ANSWER_BYTES = 64 * 1024
 
 
 class SendError(Exception):
@@ -82,7 +97,9 @@ class HttpBackend:
     """A generic JSON provider: POST {to, from, text, reference} with a bearer API key.
 
     Expects a 2xx answer with {"id": "..."}; 4xx means the provider refuses this message
-    (permanent), 5xx and timeouts are worth retrying.
+    (permanent); 5xx, 429, timeouts, a connection cut, an answer that is not HTTP or not JSON
+    are worth retrying. The whole call, connection to last byte, ends within
+    NOTIFICATIONS_SMS_HTTP_TIMEOUT seconds (capped by `call_seconds`).
     """
 
     def send(self, sms: Sms) -> str:
@@ -94,36 +111,59 @@ class HttpBackend:
         payload = json.dumps(
             {"to": sms.to, "from": sms.sender, "text": sms.body, "reference": sms.key}
         ).encode()
-        request = urllib.request.Request(  # noqa: S310 - URL from settings, http(s) enforced there
-            url,
-            data=payload,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Authorization": f"Bearer {settings.NOTIFICATIONS_SMS_HTTP_API_KEY}",
-                "Idempotency-Key": sms.key,
-            },
-        )
-        timeout = settings.NOTIFICATIONS_SMS_HTTP_TIMEOUT
+        headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {settings.NOTIFICATIONS_SMS_HTTP_API_KEY}",
+            "Idempotency-Key": sms.key,
+        }
+        seconds = call_seconds(settings.NOTIFICATIONS_SMS_HTTP_TIMEOUT)
+        with Deadline(seconds) as deadline:
+            try:
+                status, raw = _post(url, payload, headers, deadline)
+            except (OSError, http.client.HTTPException) as error:
+                if deadline.expired:
+                    raise TransientError(deadline.reason()) from None
+                if isinstance(error, OSError):  # refused, reset, timed out, cut mid-answer
+                    reason = str(error) or error.__class__.__name__
+                    raise TransientError(
+                        _("provider unreachable: %(reason)s") % {"reason": reason}
+                    ) from None
+                # BadStatusLine, IncompleteRead, LineTooLong...: garbage where HTTP was due.
+                raise TransientError(
+                    _("provider answered something that is not HTTP (%(error)s)")
+                    % {"error": error.__class__.__name__}
+                ) from None
+        if status >= 500 or status == 429:
+            raise TransientError(_("provider answered HTTP %(code)d") % {"code": status})
+        if not 200 <= status < 300:
+            raise PermanentError(_("provider answered HTTP %(code)d") % {"code": status})
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                answer = json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            detail = _("provider answered HTTP %(code)d") % {"code": error.code}
-            if error.code >= 500 or error.code == 429:
-                raise TransientError(detail) from None
-            raise PermanentError(detail) from None
-        except (TimeoutError, urllib.error.URLError, ConnectionError) as error:
-            reason = getattr(error, "reason", error)
-            raise TransientError(
-                _("provider unreachable: %(reason)s") % {"reason": reason}
-            ) from None
+            answer = json.loads(raw or b"{}")
         except ValueError:
             raise TransientError(_("provider answered something that is not JSON")) from None
         provider_id = str(answer.get("id", "")) if isinstance(answer, dict) else ""
         if not provider_id:
             raise TransientError(_("provider answered without a message id"))
         return provider_id
+
+
+def _post(url: str, payload: bytes, headers: dict, deadline: "Deadline") -> tuple[int, bytes]:
+    parts = urlsplit(url)
+    kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    connection = kind(parts.hostname or "", parts.port, timeout=deadline.timeout(None))
+    deadline.watch(lambda: connection.sock)
+    try:
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        connection.request("POST", path, body=payload, headers=headers)
+        response = connection.getresponse()
+        if response.length is not None and response.length <= MAX_ANSWER_BYTES:
+            return response.status, response.read()  # IncompleteRead if cut short
+        raw = response.read(MAX_ANSWER_BYTES + 1)
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise http.client.LineTooLong("answer")  # no provider answers that much
+        return response.status, raw
+    finally:
+        connection.close()
 
 
 BACKENDS = {
@@ -136,6 +176,136 @@ BACKENDS = {
 
 def get_sms_backend():
     return BACKENDS[settings.NOTIFICATIONS_SMS_BACKEND]()
+
+
+# ------------------------------------------------------------------------------------------------
+# One deadline per provider call
+# ------------------------------------------------------------------------------------------------
+
+
+def call_seconds(configured: float) -> float:
+    """The total time one provider call may take: the configured limit, never more than half
+    the sending lease. A call still running when the lease ends would see recovery take its
+    row back and submit it again while the first is in flight (settings refuse such values;
+    this holds for values set at run time too)."""
+    return min(float(configured), settings.NOTIFICATIONS_SENDING_LEASE_SECONDS / 2)
+
+
+class Deadline:
+    """One total time limit for a provider call, however the provider trickles.
+
+    A socket timeout bounds each read, not the call: a provider sending a byte a second never
+    trips a 3 s timeout and held a worker 40 s. The sockets a call opens are registered with
+    `watch`; when the time is up a timer shuts them down, which ends any read or write blocked
+    on them at once, and `expired` tells the caller why the call failed.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.ends = time.monotonic() + seconds
+        self._fired = False
+        self._sockets: list[Callable[[], socket.socket | None]] = []
+        self._lock = threading.Lock()
+        self._over = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._over = True
+
+    def timeout(self, per_operation: object) -> float:
+        """A socket timeout for what comes next: the per-operation one, never past the end."""
+        left = self.ends - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        if isinstance(per_operation, int | float) and per_operation > 0:
+            return min(float(per_operation), left)
+        return left
+
+    def watch(self, get_socket: Callable[[], socket.socket | None]) -> None:
+        """Shut down the socket `get_socket()` returns if the deadline passes (it is asked
+        then, so a socket replaced meanwhile, as STARTTLS does, is the one shut)."""
+        with self._lock:
+            self._sockets.append(get_socket)
+
+    @property
+    def expired(self) -> bool:
+        """Whether the call ran out of time (a socket timeout set to what was left may fire a
+        hair before the timer does: it is the same deadline)."""
+        return self._fired or time.monotonic() >= self.ends - 0.05
+
+    def reason(self) -> str:
+        return _("provider unreachable: timed out (no complete answer within %(seconds)s s)") % {
+            "seconds": f"{self.seconds:g}"
+        }
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._over:
+                return
+            self._fired = True
+            for get_socket in self._sockets:
+                sock = get_socket()
+                if sock is None:
+                    continue
+                # The plain socket's shutdown, also for TLS: it wakes the blocked reader
+                # without touching the TLS object that thread is using.
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+def mailer_within(deadline: Deadline):
+    """The default mailer; an SMTP one has its sockets bound by `deadline` (the greeting,
+    STARTTLS, login, the message and QUIT all end by then). Other mailers as they are."""
+    from django.core.mail import mailers
+    from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+
+    connection = mailers.default
+    if isinstance(connection, SmtpBackend):
+        connection.__class__ = _smtp_backend_within(type(connection))
+        connection.deadline = deadline
+    return connection
+
+
+class _SmtpDeadlineMixin:
+    deadline: Deadline
+
+    @property
+    def connection_class(self):
+        base = super().connection_class
+        deadline = self.deadline
+
+        def connect(*args, **kwargs) -> smtplib.SMTP:
+            smtp = _smtp_within(base).__new__(_smtp_within(base))
+            smtp.deadline = deadline
+            smtp.__init__(*args, **kwargs)
+            return smtp
+
+        return connect
+
+
+@functools.cache
+def _smtp_backend_within(backend: type) -> type:
+    return type(f"{backend.__name__}WithDeadline", (_SmtpDeadlineMixin, backend), {})
+
+
+@functools.cache
+def _smtp_within(base: type[smtplib.SMTP]) -> type[smtplib.SMTP]:
+    class SMTPWithDeadline(base):  # type: ignore[misc, valid-type]
+        deadline: Deadline
+
+        def _get_socket(self, host, port, timeout):
+            sock = super()._get_socket(host, port, self.deadline.timeout(timeout))
+            self.deadline.watch(lambda: self.sock or sock)
+            return sock
+
+    return SMTPWithDeadline
 
 
 def _digest(key: str) -> str:

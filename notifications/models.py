@@ -156,6 +156,13 @@ class Notification(models.Model):
     group_key = models.CharField(max_length=160, blank=True, db_index=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Who holds a *sending* row (a fresh token per claim): every later transition is made
+    # WHERE claim_token matches, so a worker whose claim recovery took over writes nothing.
+    claim_token = models.CharField(max_length=32, blank=True, default="")
+    # Set (with the attempt counted and the lease restarted) just before the provider is
+    # called: a *sending* row without it never reached a provider, so recovery sends it again
+    # whatever its channel; with it, the message may have left (see services.recover).
+    handed_over_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -7,12 +7,24 @@ their dispatch with `transaction.on_commit`, so a rolled-back booking sends noth
 Sending, and why nothing goes twice
 -----------------------------------
 `dispatch(pk)` claims a row with one conditional UPDATE (scheduled → sending, where the row is
-still scheduled and due): of two workers holding a task for the same row, exactly one gets
-rowcount 1; the other does nothing. The same holds on SQLite and PostgreSQL, without a lock held
-while the provider is called. The idempotency key is unique, so planning twice finds the row.
+still scheduled and due, with a fresh claim token): of two workers holding a task for the same
+row, exactly one gets rowcount 1; the other does nothing. The same holds on SQLite and
+PostgreSQL, without a lock held while the provider is called. Every later transition is an
+UPDATE ... WHERE status = 'sending' AND claim_token = <mine>, so a worker whose claim recovery
+took over (it was slower than the lease) writes nothing and never hands the row over. The
+idempotency key is unique, so planning twice finds the row.
+
+Only the provider decides. Until the row is handed over (`handed_over_at` set, the attempt
+counted, the lease restarted, just before the provider call) anything that goes wrong — the
+cache or the database away, a bug — puts the row back to *scheduled* for later, with no attempt
+counted and never *failed*. After it, every outcome is the provider's: its answer, or any
+exception at all, counted against NOTIFICATIONS_MAX_ATTEMPTS. One provider call has one total
+deadline, at most half the lease (backends.Deadline), so a live worker always finishes before
+recovery may take its row.
 
 The crash between "the provider accepted it" and "marked sent" leaves the row *sending*. After
-the lease (NOTIFICATIONS_SENDING_LEASE_SECONDS) `recover()` takes it back: a text message is
+the lease (NOTIFICATIONS_SENDING_LEASE_SECONDS) `recover()` takes it back. A row never handed
+over goes again, whatever its channel. A handed-over text message is
 submitted again **with the same idempotency key**, which the HTTP adapter sends as
 `Idempotency-Key` (and the file backend uses as its file name), so a provider that honours it
 (all the mainstream ones do) drops the duplicate: nothing lost, nothing doubled. An e-mail has
@@ -22,6 +34,7 @@ staff to check and resend: we prefer a visible maybe-missed e-mail to a silent d
 
 import logging
 import mimetypes
+import secrets
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,7 +53,16 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from notifications import schedule
-from notifications.backends import PermanentError, SendError, Sms, TransientError, get_sms_backend
+from notifications.backends import (
+    Deadline,
+    PermanentError,
+    SendError,
+    Sms,
+    TransientError,
+    call_seconds,
+    get_sms_backend,
+    mailer_within,
+)
 from notifications.contracts import AppointmentNotice, subject_still_valid
 from notifications.messages import render, render_html
 from notifications.models import (
@@ -575,7 +597,7 @@ def _plan(plans: list[Plan], *, now: datetime) -> list[Notification]:
                 fresh.append(row)
     for row in fresh:
         if row.status == Status.SCHEDULED:
-            enqueue_dispatch(row.pk, row.scheduled_at, now=now)
+            enqueue_dispatch(row.pk, row.scheduled_at, now=now, channel=row.channel)
     return fresh
 
 
@@ -650,13 +672,16 @@ def _cancel_pending(queryset, *, reason: str) -> int:
     return count
 
 
-def enqueue_dispatch(pk: int, at: datetime, *, now: datetime) -> None:
-    """Ask a worker to send row `pk` at `at`, once the current transaction has committed."""
+def enqueue_dispatch(pk: int, at: datetime, *, now: datetime, channel: str) -> None:
+    """Ask a worker to send row `pk` at `at`, once the current transaction has committed.
+
+    Each channel has its own queue ("email", "sms"): a hung text-message provider holds the
+    workers of the "sms" queue only, and e-mails keep flowing."""
 
     def enqueue() -> None:
         from notifications.tasks import dispatch_notification
 
-        task = dispatch_notification.using(run_after=at) if at > now else dispatch_notification
+        task = dispatch_notification.using(queue_name=channel, run_after=at if at > now else None)
         task.enqueue(pk)
         _plan_recovery()
 
@@ -664,12 +689,35 @@ def enqueue_dispatch(pk: int, at: datetime, *, now: datetime) -> None:
 
 
 def _plan_recovery() -> None:
-    """Make sure a recovery pass is planned (at most one per lease period per cache)."""
-    lease = settings.NOTIFICATIONS_SENDING_LEASE_SECONDS
-    if cache.add("notifications:recovery-planned", True, timeout=lease):
-        from notifications.tasks import recover_outbox
+    """Make sure a recovery pass is planned (at most one per lease period per cache).
 
-        recover_outbox.using(run_after=timezone.now() + timedelta(seconds=lease)).enqueue()
+    The cache only spares a query: when it cannot answer (Redis away), the task table says
+    whether a pass is already waiting."""
+    from notifications.tasks import recover_outbox
+
+    lease = settings.NOTIFICATIONS_SENDING_LEASE_SECONDS
+    try:
+        if not cache.add("notifications:recovery-planned", True, timeout=lease):
+            return
+    except Exception as error:  # any cache fault: ask the queue instead
+        log.warning("cache unavailable (%s): asking the task queue", error.__class__.__name__)
+        if _recovery_waiting():
+            return
+    recover_outbox.using(run_after=timezone.now() + timedelta(seconds=lease)).enqueue()
+
+
+def _recovery_waiting() -> bool:
+    from django.tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from notifications.tasks import recover_outbox
+
+    if not isinstance(task_backends["default"], DatabaseBackend):
+        return False
+    return DBTaskResult.objects.filter(
+        status="READY", task_path=recover_outbox.module_path
+    ).exists()
 
 
 def _event(row: Notification, status: str, detail: str = "") -> None:
@@ -684,90 +732,177 @@ def _event(row: Notification, status: str, detail: str = "") -> None:
 def dispatch(pk: int) -> str:
     """Send row `pk` if it is still scheduled and due; return what happened (for the task log).
 
-    Claimed by a conditional UPDATE (no lock is held while the provider is called); every
-    later transition is conditional on the row still being *sending*, so a slow worker cannot
-    overwrite what recovery decided meanwhile.
+    Claimed by a conditional UPDATE with a fresh token (no lock is held while the provider is
+    called); every later transition is conditional on the row still being *sending* under
+    that token, so a slow worker cannot overwrite what recovery decided meanwhile. Before the
+    hand-over any fault puts the row back for later; after it, the provider decides.
     """
     now = timezone.now()
+    token = secrets.token_hex(16)
     claimed = Notification.objects.filter(
         pk=pk, status=Status.SCHEDULED, scheduled_at__lte=now
-    ).update(status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    ).update(status=Status.SENDING, claimed_at=now, claim_token=token, handed_over_at=None)
     if not claimed:
         return "not mine"
-    row = Notification.objects.select_related("client").get(pk=pk)
-    clinic = Clinic.current()
+    try:
+        row = Notification.objects.select_related("client").get(pk=pk)
+        clinic = _clinic()
+        decided = _decide_before_sending(row, clinic, now, token)
+        if decided is not None:
+            return decided
+        if row.kind in MERGEABLE_KINDS:
+            row = _merge_siblings(row, clinic, now, token)
+        if not _hand_over(row, token):
+            return "taken over"
+    except Exception as error:  # nothing left yet: whatever failed, try later
+        log.warning("notification %s not handed over: %s", pk, error.__class__.__name__)
+        return _release(pk, token, error)
 
+    try:
+        provider_id = _send(row, clinic)
+    except PermanentError as error:
+        if row.channel == Channel.SMS:
+            _phone_unverified(row.client)
+        return _finish(row, token, Status.FAILED, str(error))
+    except Exception as error:  # garbage or a bug: counted like a provider fault
+        if isinstance(error, TransientError):
+            reason = str(error)
+        else:
+            log.exception("notification %s: unexpected error from the provider", pk)
+            reason = str(
+                _("unexpected answer from the provider: %(error)s")
+                % {"error": f"{error.__class__.__name__}: {error}"}
+            )
+        if row.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
+            return _finish(
+                row,
+                token,
+                Status.FAILED,
+                str(_("Gave up after %(n)d attempts: %(error)s"))
+                % {"n": row.attempts, "error": reason},
+            )
+        wait = timedelta(seconds=settings.NOTIFICATIONS_RETRY_SECONDS * 2 ** (row.attempts - 1))
+        return _back_to_scheduled(row, token, timezone.now() + wait, reason)
+    # One write transaction for the status and its history line (fewer turns at SQLite's lock).
+    with transaction.atomic():
+        changed = Notification.objects.filter(
+            pk=pk, status=Status.SENDING, claim_token=token
+        ).update(
+            status=Status.SENT,
+            provider_id=provider_id[:120],
+            sent_at=timezone.now(),
+            reason="",
+            claim_token="",
+        )
+        if changed:
+            _event(row, Status.SENT, str(_("Provider reference: %(id)s") % {"id": provider_id}))
+    return "sent" if changed else "taken over"
+
+
+def _clinic() -> Clinic:
+    """The clinic, through the cache when it answers and from the database when it does not:
+    a cache outage must not stop the outbox."""
+    try:
+        return Clinic.current()
+    except Exception as error:  # the cache's own errors vary by backend
+        log.warning("clinic not read through the cache (%s)", error.__class__.__name__)
+        clinic = Clinic.objects.order_by("pk").first()
+        if clinic is None:
+            raise
+        return clinic
+
+
+def _decide_before_sending(
+    row: Notification, clinic: Clinic, now: datetime, token: str
+) -> str | None:
+    """What stops or holds a claimed row before it is sent (None: send it)."""
     if row.subject_type and not subject_still_valid(
         row.subject_type, row.subject_id, row.subject_version
     ):
-        return _finish(row, Status.CANCELLED, str(_("No longer relevant (changed since).")))
+        return _finish(row, token, Status.CANCELLED, str(_("No longer relevant (changed since).")))
     if row.expires_at is not None and now >= row.expires_at:
-        return _finish(row, Status.CANCELLED, str(_("Too late: it stopped making sense.")))
+        return _finish(row, token, Status.CANCELLED, str(_("Too late: it stopped making sense.")))
     preference = preference_for(row.client)
     if row.purpose == Purpose.MARKETING and not preference.marketing_opt_in:
-        return _finish(row, Status.SUPPRESSED, str(_("The client withdrew consent.")))
+        return _finish(row, token, Status.SUPPRESSED, str(_("The client withdrew consent.")))
     if (
         row.purpose == Purpose.SERVICE
         and preference.service_opt_out
         and row.kind not in TRANSACTIONAL
     ):
         return _finish(
-            row, Status.SUPPRESSED, str(_("The client turned reminders and notices off."))
+            row, token, Status.SUPPRESSED, str(_("The client turned reminders and notices off."))
         )
     if row.channel == Channel.SMS and not row.urgent and schedule.is_quiet(now, clinic.tz):
         later = schedule.next_allowed(now, clinic.tz)
-        return _back_to_scheduled(row, later, str(_("Quiet hours: held until then.")), now=now)
+        return _back_to_scheduled(row, token, later, str(_("Quiet hours: held until then.")))
     if row.kind in CAPPED_KINDS and _over_weekly_cap(row, now):
         return _finish(
-            row, Status.SUPPRESSED, str(_("Weekly limit of messages reached (news and campaigns)."))
+            row,
+            token,
+            Status.SUPPRESSED,
+            str(_("Weekly limit of messages reached (news and campaigns).")),
         )
-    if row.kind in MERGEABLE_KINDS:
-        row = _merge_siblings(row, clinic, now)
+    return None
 
+
+def _hand_over(row: Notification, token: str) -> bool:
+    """The point of no return, just before the provider is called: count the attempt and
+    restart the lease, if the claim is still ours. From here a crash leaves a row that may
+    have left (recovery treats it so); before it, one that surely did not."""
+    now = timezone.now()
+    changed = Notification.objects.filter(
+        pk=row.pk, status=Status.SENDING, claim_token=token
+    ).update(handed_over_at=now, claimed_at=now, attempts=F("attempts") + 1)
+    row.attempts += 1
+    return bool(changed)
+
+
+def _release(pk: int, token: str, error: Exception) -> str:
+    """Put a claimed row that never reached a provider back to *scheduled*, for later: no
+    attempt counted, never *failed*. If even this cannot be written (the database away), the
+    row stays *sending* without a hand-over and recovery sends it again after the lease."""
+    at = timezone.now() + timedelta(seconds=max(settings.NOTIFICATIONS_RETRY_SECONDS, 1))
+    reason = str(
+        _("Not sent yet (%(error)s): it will be tried again.") % {"error": error.__class__.__name__}
+    )[:300]
     try:
-        provider_id = _send(row, clinic)
-    except TransientError as error:
-        if row.attempts >= settings.NOTIFICATIONS_MAX_ATTEMPTS:
-            return _finish(
-                row,
-                Status.FAILED,
-                str(_("Gave up after %(n)d attempts: %(error)s"))
-                % {"n": row.attempts, "error": error},
+        with transaction.atomic():
+            row = (
+                Notification.objects.filter(pk=pk, status=Status.SENDING, claim_token=token)
+                .only("pk", "channel")
+                .first()
             )
-        wait = timedelta(seconds=settings.NOTIFICATIONS_RETRY_SECONDS * 2 ** (row.attempts - 1))
-        return _back_to_scheduled(row, now + wait, str(error), now=now)
-    except PermanentError as error:
-        if row.channel == Channel.SMS:
-            _phone_unverified(row.client)
-        return _finish(row, Status.FAILED, str(error))
-    # One write transaction for the status and its history line (fewer turns at SQLite's lock).
-    with transaction.atomic():
-        changed = Notification.objects.filter(pk=pk, status=Status.SENDING).update(
-            status=Status.SENT, provider_id=provider_id[:120], sent_at=timezone.now(), reason=""
-        )
-        if changed:
-            _event(row, Status.SENT, str(_("Provider reference: %(id)s") % {"id": provider_id}))
-    return "sent"
+            if row is None:
+                return "released"
+            Notification.objects.filter(pk=pk, status=Status.SENDING, claim_token=token).update(
+                status=Status.SCHEDULED, scheduled_at=at, reason=reason, claim_token=""
+            )
+            _event(row, Status.SCHEDULED, reason)
+            enqueue_dispatch(pk, at, now=timezone.now(), channel=row.channel)
+    except Exception as again:  # recovery takes the row after the lease
+        log.warning("notification %s left for recovery: %s", pk, again.__class__.__name__)
+    return "released"
 
 
-def _finish(row: Notification, status: str, reason: str) -> str:
+def _finish(row: Notification, token: str, status: str, reason: str) -> str:
     with transaction.atomic():
-        changed = Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
-            status=status, reason=reason[:300]
-        )
+        changed = Notification.objects.filter(
+            pk=row.pk, status=Status.SENDING, claim_token=token
+        ).update(status=status, reason=reason[:300], claim_token="")
         if changed:
             _event(row, status, reason)
     return status
 
 
-def _back_to_scheduled(row: Notification, at: datetime, reason: str, *, now: datetime) -> str:
+def _back_to_scheduled(row: Notification, token: str, at: datetime, reason: str) -> str:
     with transaction.atomic():
-        changed = Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
-            status=Status.SCHEDULED, scheduled_at=at, reason=reason[:300]
-        )
+        changed = Notification.objects.filter(
+            pk=row.pk, status=Status.SENDING, claim_token=token
+        ).update(status=Status.SCHEDULED, scheduled_at=at, reason=reason[:300], claim_token="")
         if changed:
             _event(row, Status.SCHEDULED, reason)
-            enqueue_dispatch(row.pk, at, now=now)
+            enqueue_dispatch(row.pk, at, now=timezone.now(), channel=row.channel)
     return "rescheduled"
 
 
@@ -782,7 +917,7 @@ def _over_weekly_cap(row: Notification, now: datetime) -> bool:
     return sent >= settings.NOTIFICATIONS_WEEKLY_CAP
 
 
-def _merge_siblings(row: Notification, clinic: Clinic, now: datetime) -> Notification:
+def _merge_siblings(row: Notification, clinic: Clinic, now: datetime, token: str) -> Notification:
     """Take into `row` (claimed, *sending*) the other notices of its kind to the same client on
     the same channel that are due within MERGE_WINDOW, and reword it for all of them.
 
@@ -819,7 +954,9 @@ def _merge_siblings(row: Notification, clinic: Clinic, now: datetime) -> Notific
         fields["html"] = render_html(body, language=row.language, clinic=clinic)
     else:
         fields["segments"] = count_segments(body).segments
-    Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(**fields)
+    Notification.objects.filter(pk=row.pk, status=Status.SENDING, claim_token=token).update(
+        **fields
+    )
     for name, value in fields.items():
         setattr(row, name, value)
     detail = str(_("%(count)d notices in one message.") % {"count": count})
@@ -875,12 +1012,14 @@ def _send_email(row: Notification, clinic: Clinic) -> str:
         url = unsubscribe_url(row.client)
         headers["List-Unsubscribe"] = f"<{url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    deadline = Deadline(call_seconds(settings.NOTIFICATIONS_EMAIL_TIMEOUT))
     message = EmailMultiAlternatives(
         subject=email_subject(row.subject, clinic),
         body=f"{row.body.rstrip()}\n\n{email_footer(clinic)}\n",
         from_email=mail.clinic_sender(clinic),
         to=[row.recipient],
         headers=headers,
+        connection=mailer_within(deadline),
     )
     if row.html:
         message.attach_alternative(row.html, "text/html")
@@ -889,12 +1028,20 @@ def _send_email(row: Notification, clinic: Clinic) -> str:
     if row.ics:
         message.attach("appointment.ics", row.ics, "text/calendar")
     try:
-        message.send()
+        with deadline:
+            message.send()
     except smtplib.SMTPRecipientsRefused as error:
         raise PermanentError(
             str(_("e-mail address refused: %(who)s") % {"who": ", ".join(error.recipients)})
         ) from None
     except (smtplib.SMTPException, OSError) as error:
+        if deadline.expired:
+            raise TransientError(
+                str(
+                    _("mail server: no complete answer within %(seconds)s s")
+                    % {"seconds": f"{deadline.seconds:g}"}
+                )
+            ) from None
         raise TransientError(str(_("mail server: %(error)s") % {"error": error})) from None
     return message_id
 
@@ -908,34 +1055,45 @@ def _phone_unverified(client: Client) -> None:
 
 
 def recover(*, now: datetime | None = None) -> dict[str, int]:
-    """Take back what a crash left behind: rows *sending* past the lease (worker killed
-    mid-send) and rows *scheduled* and overdue whose task was lost (crash before enqueue)."""
+    """Take back what a crash left behind: rows *sending* past the lease (worker killed or
+    lost mid-dispatch) and rows *scheduled* and overdue whose task was lost (crash before
+    enqueue). Each row is taken with an UPDATE on the claim it was read with, so a worker that
+    finishes meanwhile keeps its row, and a row is taken by one recovery pass only.
+
+    - never handed over (the worker died before calling a provider): it goes again, whatever
+      its channel, without an attempt counted ("retried");
+    - a handed-over text message: submitted again with the same idempotency key ("resent");
+    - a handed-over e-mail: *failed*, for staff to check and resend ("failed").
+    """
     now = now or timezone.now()
     lease = timedelta(seconds=settings.NOTIFICATIONS_SENDING_LEASE_SECONDS)
     stale = Notification.objects.filter(status=Status.SENDING, claimed_at__lt=now - lease)
-    resent = failed = 0
-    for row in stale.only("pk", "channel", "status"):
-        if row.channel == Channel.SMS:
+    counts = {"retried": 0, "resent": 0, "failed": 0, "requeued": 0}
+    for row in stale.only("pk", "channel", "status", "claim_token", "handed_over_at"):
+        claim = Notification.objects.filter(
+            pk=row.pk,
+            status=Status.SENDING,
+            claim_token=row.claim_token,
+            claimed_at__lt=now - lease,
+        )
+        if row.handed_over_at is None or row.channel == Channel.SMS:
+            if row.handed_over_at is None:
+                outcome = "retried"
+                detail = _("Interrupted before it reached the provider: sent again.")
+            else:
+                outcome = "resent"
+                detail = _("Interrupted while sending: submitted again with the same key.")
             with transaction.atomic():
-                if Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
-                    status=Status.SCHEDULED, scheduled_at=now
-                ):
-                    _event(
-                        row,
-                        Status.SCHEDULED,
-                        str(_("Interrupted while sending: submitted again with the same key.")),
-                    )
-                    enqueue_dispatch(row.pk, now, now=now)
-                    resent += 1
-        else:
-            failed += (
-                _finish(
-                    row,
-                    Status.FAILED,
-                    str(_("Interrupted while sending: it may not have left. Check, then resend.")),
-                )
-                == Status.FAILED
-            )
+                if claim.update(status=Status.SCHEDULED, scheduled_at=now, claim_token=""):
+                    _event(row, Status.SCHEDULED, str(detail))
+                    enqueue_dispatch(row.pk, now, now=now, channel=row.channel)
+                    counts[outcome] += 1
+            continue
+        reason = str(_("Interrupted while sending: it may not have left. Check, then resend."))
+        with transaction.atomic():
+            if claim.update(status=Status.FAILED, reason=reason, claim_token=""):
+                _event(row, Status.FAILED, reason)
+                counts["failed"] += 1
     # A due row with no task waiting for it lost its task (a worker killed between taking the
     # task and claiming the row, a crash between commit and enqueue): queue it again. A second
     # task for a row is harmless (the claim decides); where the queue cannot be asked, only
@@ -943,15 +1101,16 @@ def recover(*, now: datetime | None = None) -> dict[str, int]:
     queued = _queued_rows()
     cutoff = now - (lease if queued is not None else LOST_TASK_AFTER)
     overdue = [
-        pk
-        for pk in Notification.objects.filter(
+        (pk, channel)
+        for pk, channel in Notification.objects.filter(
             status=Status.SCHEDULED, scheduled_at__lt=cutoff
-        ).values_list("pk", flat=True)[:5000]
+        ).values_list("pk", "channel")[:5000]
         if queued is None or pk not in queued
     ]
-    for pk in overdue:
-        enqueue_dispatch(pk, now, now=now)
-    return {"resent": resent, "failed": failed, "requeued": len(overdue)}
+    for pk, channel in overdue:
+        enqueue_dispatch(pk, now, now=now, channel=channel)
+    counts["requeued"] = len(overdue)
+    return counts
 
 
 def _queued_rows() -> set[int] | None:
@@ -1014,7 +1173,7 @@ def resend(*, notification: Notification, by: User) -> Notification:
             original.status,
             str(_("Resent by %(who)s as #%(pk)d.") % {"who": by, "pk": copy.pk}),
         )
-        enqueue_dispatch(copy.pk, now, now=now)
+        enqueue_dispatch(copy.pk, now, now=now, channel=copy.channel)
     return copy
 
 
@@ -1222,7 +1381,7 @@ def send_campaign(*, campaign: Campaign, by: User) -> int:
             for row in fresh
         )
         for row in fresh:
-            enqueue_dispatch(row.pk, now, now=now)
+            enqueue_dispatch(row.pk, now, now=now, channel=row.channel)
         locked.sent_at = now
         locked.recipients = len(fresh)
         locked.save(update_fields=["sent_at", "recipients"])

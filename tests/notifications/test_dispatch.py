@@ -98,10 +98,14 @@ def test_it_resubmits_an_interrupted_text_with_the_same_key(camille, settings, t
     row = a_text(camille)
     # The worker handed it to the provider, then died before marking it sent.
     backends.FileBackend().send(Sms("+33612345678", "Tests", row.body, row.idempotency_key))
+    ten_minutes_ago = timezone.now() - timedelta(minutes=10)
     Notification.objects.filter(pk=row.pk).update(
-        status=Status.SENDING, claimed_at=timezone.now() - timedelta(minutes=10), attempts=1
+        status=Status.SENDING,
+        claimed_at=ten_minutes_ago,
+        handed_over_at=ten_minutes_ago,
+        attempts=1,
     )
-    assert services.recover() == {"resent": 1, "failed": 0, "requeued": 0}
+    assert services.recover() == {"retried": 0, "resent": 1, "failed": 0, "requeued": 0}
     assert services.dispatch(row.pk) == "sent"
     assert len(list(tmp_path.iterdir())) == 1  # the provider kept one message for the key
     row.refresh_from_db()
@@ -110,8 +114,9 @@ def test_it_resubmits_an_interrupted_text_with_the_same_key(camille, settings, t
 
 def test_it_fails_an_interrupted_email_visibly_rather_than_risk_a_double(camille):
     row = a_text(camille, channel=Channel.EMAIL, recipient="c@example.com", key="mail:1")
+    ten_minutes_ago = timezone.now() - timedelta(minutes=10)
     Notification.objects.filter(pk=row.pk).update(
-        status=Status.SENDING, claimed_at=timezone.now() - timedelta(minutes=10)
+        status=Status.SENDING, claimed_at=ten_minutes_ago, handed_over_at=ten_minutes_ago
     )
     services.recover()
     row.refresh_from_db()
@@ -149,7 +154,7 @@ def test_it_leaves_a_row_being_sent_alone_within_the_lease(camille):
     Notification.objects.filter(pk=row.pk).update(
         status=Status.SENDING, claimed_at=timezone.now() - timedelta(seconds=30)
     )
-    assert services.recover() == {"resent": 0, "failed": 0, "requeued": 0}
+    assert services.recover() == {"retried": 0, "resent": 0, "failed": 0, "requeued": 0}
 
 
 # --- The HTTP provider, played by a local server -------------------------------------------------
