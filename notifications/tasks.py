@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from notifications import services
 from notifications.models import PENDING, Notification
+from portal.lib import task_sweep
 
 
 @task()
@@ -21,8 +22,13 @@ def dispatch_notification(notification_id: int) -> str:
 
 @task()
 def recover_outbox() -> dict[str, int]:
-    """Take back rows a crash left behind, and plan the next pass while work remains."""
+    """Take back rows a crash left behind, and plan the next pass while work remains.
+
+    Tasks a killed worker left *running* are marked failed first (portal.lib.task_sweep); the
+    rows they were sending are recovered here whatever the task table says."""
+    swept = task_sweep.sweep()
     result = services.recover()
+    result["tasks_swept"] = swept
     if Notification.objects.filter(status__in=PENDING).exists():
         lease = settings.NOTIFICATIONS_SENDING_LEASE_SECONDS
         recover_outbox.using(run_after=timezone.now() + timedelta(seconds=lease)).enqueue()
