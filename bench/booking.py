@@ -88,7 +88,7 @@ def seed() -> dict:
     clinic.save()
     tz = clinic.tz
     rules = BookingRules.current()
-    rules.max_upcoming = 100_000
+    rules.max_upcoming = 32_000  # a PositiveSmallIntegerField: PostgreSQL refuses more
     rules.min_notice_minutes = 0
     rules.save()
     site = Site.objects.create(name="Bench", is_default=True)

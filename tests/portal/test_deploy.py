@@ -185,3 +185,12 @@ def test_serve_prod_starts_the_topology_and_stops_it_cleanly(tmp_path):
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert leftovers.stdout.strip() == ""
+
+
+@pytest.mark.postgres
+def test_kept_postgresql_connections_are_checked_before_use():
+    # After a PostgreSQL restart each process's kept connection is dead: checked at the start
+    # of a request, it is replaced instead of failing that request (bench/drill_postgres.py).
+    db = settings.DATABASES["default"]
+    assert db["CONN_MAX_AGE"] > 0
+    assert db["CONN_HEALTH_CHECKS"] is True

@@ -23,6 +23,7 @@ from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
 from django_tasks_db.management.commands.db_worker import Worker
 
+from portal.lib import task_sweep
 from portal.models import WorkerHeartbeat
 
 log = logging.getLogger("accueil.worker")
@@ -117,6 +118,9 @@ class Command(DBWorkerCommand):
         heartbeat = Heartbeat(worker.worker_id, served[:200])
         with contextlib.suppress(DatabaseError):
             WorkerHeartbeat.objects.filter(seen_at__lt=timezone.now() - FORGET_AFTER).delete()
+            # A worker that restarts after being killed finds its old task still "running":
+            # sweep at once rather than at the next recovery pass.
+            task_sweep.sweep()
         heartbeat.start()
         worker.configure_signals()
         try:
