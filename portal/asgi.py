@@ -28,6 +28,7 @@ from channels.security.websocket import WebsocketDenier  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.http.request import is_same_domain, split_domain_port, validate_host  # noqa: E402
 
+from portal.lib.logs import WebsocketLogMiddleware  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -95,6 +96,10 @@ class OriginValidator:
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns()))),
+        # One log line per websocket (path, user id, close code), written once the session has
+        # named the user: portal/lib/logs.py.
+        "websocket": OriginValidator(
+            AuthMiddlewareStack(WebsocketLogMiddleware(URLRouter(websocket_urlpatterns())))
+        ),
     }
 )

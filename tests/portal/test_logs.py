@@ -5,9 +5,11 @@ import json
 import logging
 
 import pytest
+from channels.testing import WebsocketCommunicator
 from django.db import OperationalError
 from django.urls import reverse
 
+from portal.asgi import application  # imported early: it sets up logging once, not mid-test
 from portal.lib import logs
 from portal.lib.net import client_ip
 from portal.models import Clinic
@@ -180,3 +182,20 @@ def test_the_503_page_in_english(client, db, monkeypatch):
         response = client.get(reverse("account_login"))
     assert response.status_code == 503
     assert "look at your appointments or messages before trying again" in response.content.decode()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clearable_access_log")  # the refusal is in the access log too
+async def test_the_real_application_logs_a_refused_websocket_without_its_content(caplog):
+    caplog.set_level(logging.INFO, logger="accueil.websocket")
+    headers = [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1:8000")]
+    comm = WebsocketCommunicator(application, "/ws/conversations/999/?token=secret", headers)
+    connected, _code = await comm.connect()
+    assert not connected  # anonymous: refused at the handshake
+    await comm.wait(timeout=2)
+    (line,) = lines_of(caplog, "accueil.websocket")
+    assert line.path == "/ws/conversations/999/"  # no query string
+    assert line.user_id is None
+    assert line.accepted is False
+    assert line.close_code == 4403
