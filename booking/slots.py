@@ -39,12 +39,14 @@ GENERATION_KEY = "booking:availability:generation"
 CACHE_SECONDS = 60
 
 
-def generation() -> int:
+def generation() -> int | None:
+    """The availability generation, or None when the cache cannot say (then nothing cached may
+    be read or written: callers compute from the database)."""
     value = cache.get(GENERATION_KEY)
     if value is None:
         # Start from the clock so that a cache that lost the key never revives old entries.
         cache.add(GENERATION_KEY, clock.time_ns(), None)
-        value = cache.get(GENERATION_KEY) or 0
+        value = cache.get(GENERATION_KEY)
     return value
 
 
@@ -107,15 +109,16 @@ def engine_inputs(
     ids = scope.practitioner_ids
     rows = None
     key = ""
-    if cached:
+    current = generation() if cached else None
+    if current is not None:
         key = (
-            f"booking:rows:{generation()}:{','.join(map(str, sorted(ids)))}:"
+            f"booking:rows:{current}:{','.join(map(str, sorted(ids)))}:"
             f"{start_day}:{end_day}:{exclude_appointment or ''}:{tz}"
         )
         rows = cache.get(key)
     if rows is None:
         rows = _read_rows(ids, start_day, end_day, tz, exclude_appointment)
-        if cached:
+        if key:
             cache.set(key, rows, CACHE_SECONDS)
     ranges, extras, closures, time_off, busy = rows
     service = engine.Service(

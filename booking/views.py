@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -13,8 +14,10 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -178,12 +181,13 @@ def _availability(
         # `now` is rounded up to the next minute: a slot is hidden a little early rather than
         # shown inside the notice.
         now = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+        generation = slot_reader.generation()
         key = (
-            f"booking:avail:{slot_reader.generation()}:{rules.pk}:{rules.updated_at.timestamp()}:"
+            f"booking:avail:{generation}:{rules.pk}:{rules.updated_at.timestamp()}:"
             f"{scope.service.pk}:{','.join(map(str, sorted(scope.practitioner_ids)))}:"
             f"{online}:{exclude_appointment or ''}:{first}:{asked or ''}:{now.timestamp()}"
         )
-        answer = cache.get(key)
+        answer = cache.get(key) if generation is not None else None
         if answer is None:
             answer = _compute_availability(
                 scope,
@@ -198,7 +202,8 @@ def _availability(
                 tz=tz,
                 exclude_appointment=exclude_appointment,
             )
-            cache.set(key, answer, 60)
+            if generation is not None:
+                cache.set(key, answer, slot_reader.CACHE_SECONDS)
         free, next_free, day, starts = answer
 
     def url(**extra: object) -> str:
@@ -324,13 +329,110 @@ def _pick_context(form: ChooseForm, site: Site | None) -> dict[str, str]:
     return params
 
 
+# --- client: the rendered day strip and slots, shared -----------------------------------------
+
+# Stands for the animal's id inside a cached fragment: every client browsing the same service,
+# day and minute shares one rendering, and each receives it with their own animal's id.
+PATIENT_MARK = "__patient__"
+
+
+def _is_id(raw: str) -> bool:
+    return raw.isascii() and raw.isdigit() and len(raw) < 19
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """Where one request's availability fragment (day strip, slots) is cached."""
+
+    key: str
+    patient: int
+
+    def get(self) -> str | None:
+        html = cache.get(self.key)
+        return None if html is None else self.personal(html)
+
+    def store(self, html: str) -> str:
+        cache.set(self.key, html, slot_reader.CACHE_SECONDS)
+        return self.personal(html)
+
+    def personal(self, html: str) -> str:
+        return html.replace(PATIENT_MARK, str(self.patient))
+
+
+def _fragment_for(request: HttpRequest) -> Fragment | None:
+    """The cache entry for this request's fragment, or None when it must not be shared: no
+    animal named (the default is the client's own), not theirs (the page answers 404), odd
+    parameters, or a cache that cannot give the availability generation.
+
+    The generation (bumped after every booking, move, cancellation and change of hours, rules
+    or services) is read here, before any row: a fragment rendered from rows older than a
+    change is stored under the generation before it, which nobody reads again. The rest of the
+    key is what the fragment shows besides those rows: the language, the time zone, the clinic
+    (its phone) and the rules as they are, the choices, the animal's species (a service may be
+    for one species), the client's usual site when none is chosen, and the minute (the notice).
+    One query: the animal, the client's own, with its species and the client's usual site.
+    """
+    params = request.GET
+    patient = params.get("patient", "")
+    slug = params.get("service", "")
+    practitioner = params.get("practitioner", "")
+    site = params.get("site", "")
+    day = params.get("day", "")
+    first = params.get("from", "")
+    if not _is_id(patient) or len(slug) > 100:
+        return None
+    if any(raw and not _is_id(raw) for raw in (practitioner, site)):
+        return None
+    if any(raw and _parse_day(raw) is None for raw in (day, first)):
+        return None
+    generation = slot_reader.generation()
+    if generation is None:
+        return None
+    found = (
+        Patient.objects.of_user(request.user)
+        .filter(pk=int(patient))
+        .order_by()
+        .values_list("species", "guardianships__client__usual_site_id")[:1]
+    )
+    if not found:
+        return None
+    species, usual_site = found[0]
+    clinic = getattr(request, "clinic", None) or Clinic.current()
+    rules = BookingRules.current()
+    parts = (
+        translation.get_language(),
+        timezone.get_current_timezone_name(),
+        clinic.pk,
+        clinic.updated_at.timestamp(),
+        rules.pk,
+        rules.updated_at.timestamp(),
+        slug,
+        practitioner,
+        site or f"usual:{usual_site or ''}",
+        species,
+        day,
+        first,
+        int(timezone.now().timestamp()) // 60,
+    )
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
+    return Fragment(f"booking:fragment:{generation}:{digest}", int(patient))
+
+
 # --- client: booking flow -------------------------------------------------------------------------
 
 
 @client_required
 @require_GET
 def new(request: HttpRequest) -> HttpResponse:
-    """Choose the patient, the service and who with, then a day, then a slot."""
+    """Choose the patient, the service and who with, then a day, then a slot.
+
+    The day strip and slots (the part htmx swaps) are rendered once per generation, choice and
+    minute for everyone (``Fragment``): a cached one answers with no other query.
+    """
+    fragment = _fragment_for(request)
+    html = fragment.get() if fragment is not None else None
+    if html is not None and request.htmx:
+        return HttpResponse(html)
     client = client_of(request.user)
     patients = list(Patient.objects.of_client(client).order_by("name", "pk"))
     raw_patient = request.GET.get("patient")
@@ -352,24 +454,40 @@ def new(request: HttpRequest) -> HttpResponse:
         "patients": patients,
         "phone_only": phone_only,
     }
-    if phone_only is None and patients and form.is_valid():
+    if html is None and phone_only is None and patients and form.is_valid():
         service = form.cleaned_data["service"]
         scope = slot_reader.Scope.of(service, form.cleaned_data.get("practitioner"))
         if service.species and service.species != form.cleaned_data["patient"].species:
             context["wrong_species"] = True
         else:
+            base_params = _pick_context(form, site)
+            if fragment is not None:
+                base_params["patient"] = PATIENT_MARK
             context.update(
                 _availability(
                     request,
                     scope,
                     online=True,
-                    base_params=_pick_context(form, site),
+                    base_params=base_params,
                     page_url=reverse("booking:new"),
                     pick_url=reverse("booking:confirm"),
                 )
             )
-    template = "booking/new.html#availability" if request.htmx else "booking/new.html"
-    return render(request, template, context)
+    if not patients:
+        return render(request, "booking/new.html", context)
+    if html is None:
+        # Shared only when it depends on nothing but the key: a valid choice (form errors stay
+        # personal) or a service booked by phone.
+        shared = fragment is not None and (phone_only is not None or form.is_valid())
+        context["waitlist_patient"] = PATIENT_MARK if shared else form["patient"].value()
+        html = render_to_string("booking/new.html#availability", context, request)
+        if shared:
+            html = fragment.store(html)
+    if request.htmx:
+        return HttpResponse(html)
+    # Our own rendering, escaped when it was rendered.
+    context["availability_html"] = mark_safe(html)
+    return render(request, "booking/new.html", context)
 
 
 def _chosen(
