@@ -447,8 +447,10 @@ def main() -> int:
         print("locust is not installed: make bench-load installs it (pip install -e '.[bench]')")
         return 2
 
-    # SIGTERM (a CI timeout, kill) cleans up as Ctrl-C does.
+    # SIGTERM (a CI timeout, kill) cleans up as Ctrl-C does, and so does Ctrl-C even where the
+    # shell started us with SIGINT ignored (a background job).
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     results: list[Result] = []
     with tempfile.TemporaryDirectory(prefix="accueil-load-") as tmp:
         try:
