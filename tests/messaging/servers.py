@@ -62,17 +62,21 @@ def prepare(env: dict, pairs: int) -> list[dict]:
 
 
 def start_daphne(env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    """daphne on `port`; its output goes to daphne-<port>.log in the var dir (a pipe nobody reads
+    fills up when a fault makes it log a lot, and daphne then hangs on its next write)."""
+    log_path = Path(env["ACCUEIL_VAR_DIR"]) / f"daphne-{port}.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [str(DAPHNE), "-b", "127.0.0.1", "-p", str(port), "portal.asgi:application"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"daphne exited: {process.stderr.read().decode()[-2000:]}")
+            raise RuntimeError(f"daphne exited: {log_path.read_text()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return process
