@@ -27,7 +27,8 @@ if settings.REDIS_URL:
     _db_number = int(_db) if _db.isdigit() else 0
     _url = f"{_base}/{_db_number + _worker_index}" if _db.isdigit() else settings.REDIS_URL
     settings.CACHES["default"]["LOCATION"] = _url
-    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [_url]
+    # Only the address changes: the layer's timeouts (portal/settings.py) are what is tested.
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = _url
     settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{_worker}"
 
 # Tests run against the source files, not collected static files.
