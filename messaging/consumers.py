@@ -17,12 +17,13 @@ from importlib import import_module
 from typing import Any
 
 from asgiref.sync import SyncToAsync
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connections
-from django.db.models import Exists, Value
+from django.db import close_old_connections, connections
+from django.db.models import Exists, OuterRef, Subquery, Value, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -30,17 +31,27 @@ from django.utils.translation import trans_real
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.models import Device
 
-from messaging import live, services
+from messaging import live, prepared, services
 from messaging.access import can_read, log_scope, session_verified
-from messaging.models import Conversation, Message, QuickReply
+from messaging.models import Attachment, Conversation, Message, QuickReply
 from portal.access import is_staff
-from portal.models import STAFF_ROLES, AccessLog, Clinic, User
+from portal.models import STAFF_ROLES, AccessLog, Client, Clinic, User
 
 logger = logging.getLogger(__name__)
 
 # Close codes in the 4000 range are the application's own (RFC 6455 §7.4.2).
 CLOSE_FORBIDDEN = 4403
 TYPING_EVERY = 2.0  # seconds between two typing notices from one connection
+TZ_EVERY = 10.0  # seconds an open socket keeps the clinic's time zone before reading it again
+
+# Columns the hot path's queries read (messaging/prepared.py): whole rows for the conversation,
+# its client and its messages; for a person (assignee, author) what names and roles need, the
+# other columns deferred (read on first access, were a template to use one).
+_CONVERSATION = prepared.fields_of(Conversation)
+_CLIENT = prepared.fields_of(Client)
+_MESSAGE = prepared.fields_of(Message)
+_PERSON = prepared.fields_of(User, ("id", "email", "first_name", "last_name", "role", "is_active"))
+_SEQ = 2_147_000_001  # stands for "after this number" while compiling (inside the column range)
 
 
 def _keep_connection_unless_broken() -> None:
@@ -61,6 +72,10 @@ def _keep_connection_unless_broken() -> None:
 
 class _DatabaseSyncToAsync(SyncToAsync):
     def thread_handler(self, loop, *args, **kwargs):
+        # What channels' consumers did in a hop of its own before every event (dispatch's
+        # aclose_old_connections): a connection past its age is closed, one that failed is
+        # checked, and the next query health-checks a kept connection (a restarted PostgreSQL).
+        close_old_connections()
         try:
             return super().thread_handler(loop, *args, **kwargs)
         finally:
@@ -98,6 +113,15 @@ class _CheckedConsumer(AsyncWebsocketConsumer):
 
     user: User | None = None
 
+    async def dispatch(self, message: dict) -> None:
+        """channels' dispatch, without its hop to the database thread before every event just to
+        tidy connections (a thread switch each way, per socket, per event): our own hops do it
+        (`_DatabaseSyncToAsync`), and an event that needs no database needs no hop."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     def _fresh_user(self) -> User | None:
         scope_user = self.scope.get("user")
         session = self.scope.get("session")
@@ -125,8 +149,17 @@ class _CheckedConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=html)
 
     def _render(self, template: str, context: dict[str, Any]) -> str:
-        with translation.override(self.language), timezone.override(Clinic.current().tz):
+        with translation.override(self.language), timezone.override(self._time_zone()):
             return render_to_string(template, context)
+
+    def _time_zone(self):
+        """The clinic's time zone, read again at most every TZ_EVERY seconds per socket: with
+        Redis each read is a round trip, and every fragment shows a time."""
+        now = time.monotonic()
+        if getattr(self, "_tz_until", 0.0) <= now:
+            self._tz = Clinic.current().tz
+            self._tz_until = now + TZ_EVERY
+        return self._tz
 
 
 class ConversationConsumer(_CheckedConsumer):
@@ -160,8 +193,6 @@ class ConversationConsumer(_CheckedConsumer):
                 detail="websocket connect",
             )
             return False
-        self.user = user
-        self.side: live.Side = "clinic" if is_staff(user) else "client"
         log_scope(
             self.scope,
             user=user,
@@ -186,49 +217,79 @@ class ConversationConsumer(_CheckedConsumer):
         if conversation is None or not can_read(user, conversation):
             return None
         self.staff = is_staff(user)
+        self.side: live.Side = "clinic" if self.staff else "client"
         session = self.scope["session"]
         self.session_key = session.session_key
         self.device = _device_of(session)
+        self.user = user
+        self._prepare()
         return conversation
+
+    def _prepare(self) -> None:
+        """Compile the hot path's two queries once (messaging/prepared.py): the access re-check,
+        which also reads the conversation as the fragments show it, and "the messages after N"."""
+        user_pk = self.user.pk
+        query = Conversation.objects.filter(pk=self.conversation_id).order_by()
+        if self.staff:
+            query = query.annotate(
+                _person=Exists(
+                    User.objects.filter(pk=user_pk, is_active=True, role__in=STAFF_ROLES)
+                )
+            )
+        else:
+            query = query.filter(client__user_id=user_pk, client__user__is_active=True)
+            query = query.annotate(_person=Value(True))
+        checks = ["_person"]
+        if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+            # The expiry is read, and compared with now in Python: the SQL never changes.
+            query = query.annotate(
+                _session_expires=Subquery(
+                    Session.objects.filter(session_key=self.session_key).values("expire_date")[:1]
+                )
+            )
+            checks.append("_session_expires")
+        if self.device is not None:
+            model, pk = self.device
+            query = query.annotate(
+                _device=Exists(model.objects.filter(pk=pk, user_id=user_pk, confirmed=True))
+            )
+            checks.append("_device")
+        self.access_query = prepared.Prepared(
+            query.values(
+                *_CONVERSATION,
+                *prepared.paths("client__", _CLIENT),
+                *prepared.paths("assignee__", _PERSON),
+                *checks,
+            )
+        )
+        self.messages_query = prepared.Prepared(
+            Message.objects.filter(conversation_id=self.conversation_id, seq__gt=_SEQ)
+            .order_by("seq")
+            .annotate(_files=Exists(Attachment.objects.filter(message=OuterRef("pk"))))
+            .values(*_MESSAGE, *prepared.paths("author__", _PERSON), "_files"),
+            seq=_SEQ,
+        )
 
     def _still_allowed(self) -> Conversation | None:
         """The same rights, re-read in one query on every event (the hot path).
 
         The session still exists and has not expired (signing out, or a password change
         elsewhere, deletes it), the account is active (and still staff, with its second-factor
-        device still confirmed), and for a client the conversation is still theirs.
+        device still confirmed), and for a client the conversation is still theirs. The query is
+        compiled once, at connect (`_prepare`); it returns the conversation with its client and
+        assignee, as the fragments show them.
         """
-        now = timezone.now()
-        query = Conversation.objects.select_related("client", "patient", "assignee").filter(
-            pk=self.conversation_id
-        )
-        if self.staff:
-            query = query.annotate(
-                _person=Exists(
-                    User.objects.filter(pk=self.user.pk, is_active=True, role__in=STAFF_ROLES)
-                )
-            )
-        else:
-            query = query.filter(client__user_id=self.user.pk, client__user__is_active=True)
-            query = query.annotate(_person=Value(True))
-        db_sessions = settings.SESSION_ENGINE == "django.contrib.sessions.backends.db"
-        if db_sessions:
-            query = query.annotate(
-                _session=Exists(
-                    Session.objects.filter(session_key=self.session_key, expire_date__gt=now)
-                )
-            )
-        if self.device is not None:
-            model, pk = self.device
-            query = query.annotate(
-                _device=Exists(model.objects.filter(pk=pk, user_id=self.user.pk, confirmed=True))
-            )
-        conversation = query.first()
+        rows = self.access_query.rows()
+        row = rows[0] if rows else None
         allowed = (
-            conversation is not None
-            and conversation._person
-            and (conversation._session if db_sessions else self._session_exists())
-            and (self.device is None or conversation._device)
+            row is not None
+            and row["_person"]
+            and (
+                row["_session_expires"] is not None and row["_session_expires"] > timezone.now()
+                if "_session_expires" in row
+                else self._session_exists()
+            )
+            and (self.device is None or row["_device"])
         )
         if not allowed:
             log_scope(
@@ -239,7 +300,29 @@ class ConversationConsumer(_CheckedConsumer):
                 detail="websocket event after access was revoked",
             )
             return None
+        using = self.access_query.using
+        conversation = prepared.instance(Conversation, using, row, _CONVERSATION)
+        conversation.client = prepared.instance(Client, using, row, _CLIENT, "client__")
+        conversation.assignee = prepared.instance(User, using, row, _PERSON, "assignee__")
         return conversation
+
+    def _messages_after(self, seq: int) -> list[Message]:
+        """Message.objects.after(conversation, seq), through the query compiled at connect:
+        the author with each message, the attachments read only for messages that have any."""
+        using = self.messages_query.using
+        messages, with_files = [], []
+        for row in self.messages_query.rows(seq=seq):
+            message = prepared.instance(Message, using, row, _MESSAGE)
+            message.author = prepared.instance(User, using, row, _PERSON, "author__")
+            messages.append(message)
+            if row["_files"]:
+                with_files.append(message)
+            else:
+                # Known to have none: the template's `message.attachments.all` asks nothing.
+                message._prefetched_objects_cache = {"attachments": Attachment.objects.none()}
+        if with_files:
+            prefetch_related_objects(with_files, "attachments")
+        return messages
 
     def _session_exists(self) -> bool:
         engine = import_module(settings.SESSION_ENGINE)
@@ -337,7 +420,7 @@ class ConversationConsumer(_CheckedConsumer):
         self.last_sent = min(self.last_sent, conversation.last_seq)
         if upto is not None and upto <= self.last_sent and not force:
             return ""
-        messages = list(Message.objects.after(conversation.pk, self.last_sent))
+        messages = self._messages_after(self.last_sent)
         if not messages and not force:
             return ""
         if messages:
@@ -358,23 +441,34 @@ class ConversationConsumer(_CheckedConsumer):
         if not isinstance(body, str) or not isinstance(token, str) or len(token) > 64:
             await self._send_error(_("This message could not be read."))
             return
-        html = await database_sync_to_async(self._post)(body, token)
-        if html is None:
+        posted = await database_sync_to_async(self._post)(body, token)
+        if posted is None:
             await self._refuse()
             return
+        html, context, sends = posted
+        # Announced from here, once stored and committed: the other side's sockets start their
+        # catch-up while this one gets its fresh form.
+        if not await live.send_all(sends):
+            # Stored, but the other side sees it only on reload: say so (the layer is down).
+            context["notice"] = live.PAUSED
+            html = await database_sync_to_async(self._render)(
+                "messaging/fragments/compose.html", context
+            )
         await self._send_html(html)
 
-    def _post(self, body: str, token: str) -> str | None:
+    def _post(self, body: str, token: str) -> tuple[str, dict, live.Sends] | None:
         with translation.override(self.language):  # the refusals' wording
             return self._post_checked(body, token)
 
-    def _post_checked(self, body: str, token: str) -> str | None:
+    def _post_checked(self, body: str, token: str) -> tuple[str, dict, live.Sends] | None:
+        """The compose form to send back (its context, to redo it should the announcements
+        fail) and the announcements to make, or None when access is gone."""
         conversation = self._still_allowed()
         if conversation is None:
             return None
         error = ""
-        try:
-            with live.watching() as fan_out:
+        with live.collecting() as sends:
+            try:
                 services.post_message(
                     conversation_id=conversation.pk,
                     author=self.user,
@@ -382,27 +476,24 @@ class ConversationConsumer(_CheckedConsumer):
                     client_token=token,
                     language=self.language,
                 )
-        except ValidationError as exc:
-            error = " ".join(exc.messages)
-        except services.RateLimited as exc:
-            error = str(exc)
-        except PermissionDenied:
-            return None
+            except ValidationError as exc:
+                error = " ".join(exc.messages)
+            except services.RateLimited as exc:
+                error = str(exc)
+            except PermissionDenied:
+                return None
         # A fresh form (new token) after a success; the text kept, with the reason, otherwise.
-        return self._render(
-            "messaging/fragments/compose.html",
-            {
-                "conversation": conversation,
-                "error": error,
-                # Stored, but the other side sees it only on reload: say so (the layer is down).
-                "notice": live.PAUSED if not error and fan_out.failed else "",
-                "body": body if error else "",
-                "client_token": token if error else _new_token(),
-                "oob": True,
-                "staff": self.side == "clinic",
-                "quick_replies": list(QuickReply.objects.all()) if self.side == "clinic" else [],
-            },
-        )
+        context = {
+            "conversation": conversation,
+            "error": error,
+            "notice": "",
+            "body": body if error else "",
+            "client_token": token if error else _new_token(),
+            "oob": True,
+            "staff": self.side == "clinic",
+            "quick_replies": list(QuickReply.objects.all()) if self.side == "clinic" else [],
+        }
+        return self._render("messaging/fragments/compose.html", context), context, sends
 
     async def _typing(self, payload: dict) -> None:
         now = time.monotonic()
@@ -421,17 +512,20 @@ class ConversationConsumer(_CheckedConsumer):
         seq = payload.get("seq")
         if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
             return
-        ok = await database_sync_to_async(self._mark_read)(seq)
-        if not ok:
+        sends = await database_sync_to_async(self._mark_read)(seq)
+        if sends is None:
             await self._refuse()
+            return
+        await live.send_all(sends)
 
-    def _mark_read(self, seq: int) -> bool:
+    def _mark_read(self, seq: int) -> live.Sends | None:
         conversation = self._still_allowed()
         if conversation is None:
-            return False
-        services.mark_read(conversation=conversation, user=self.user, seq=seq)
+            return None
+        with live.collecting() as sends:
+            services.mark_read(conversation=conversation, user=self.user, seq=seq)
         services.connection_seen(channel_name=self.channel_name)
-        return True
+        return sends
 
     async def _ping(self, payload: dict) -> None:
         allowed = await database_sync_to_async(self._seen)()

@@ -105,35 +105,64 @@ def watching() -> Iterator[FanOut]:
         _local.fan_out = previous
 
 
-def announce_many(sends: list[tuple[str, Event]]) -> bool:
+Sends = list[tuple[str, Event]]
+
+
+@contextmanager
+def collecting() -> Iterator[Sends]:
+    """Announcements made by this thread inside the block are kept in the list it gives, not
+    sent: a websocket consumer sends them from the event loop itself (`send_all`) once its
+    database call has returned, rather than the database thread hopping to the loop and waiting
+    there for the channel layer (a thread switch each way, while the next event waits)."""
+    sends: Sends = []
+    previous = getattr(_local, "collected", None)
+    _local.collected = sends
+    try:
+        yield sends
+    finally:
+        _local.collected = previous
+
+
+async def send_all(sends: Sends) -> bool:
+    """The announcements, each given ANNOUNCE_TIMEOUT, all at once (a down layer costs one
+    timeout, not one per group); False when any could not be sent, each failure logged."""
+    layer = get_channel_layer()
+    if layer is None or not sends:
+        return True
+
+    async def one(group: str, event: Event) -> bool:
+        try:
+            await asyncio.wait_for(layer.group_send(group, dict(event)), ANNOUNCE_TIMEOUT)
+            return True
+        except Exception as exc:
+            logger.warning(
+                "Could not announce %s to %s (%s: %s): listeners catch up on reconnect",
+                event.get("type"),
+                group,
+                type(exc).__name__,
+                exc,
+            )
+            return False
+
+    if len(sends) == 1:
+        return await one(*sends[0])
+    return all(await asyncio.gather(*(one(group, event) for group, event in sends)))
+
+
+def announce_many(sends: Sends) -> bool:
     """Several announcements in one hop to the event loop (each hop costs a thread switch).
 
     False when any could not be sent (the channel layer is down or too slow); logged, and noted
-    for `watching()`.
+    for `watching()`. Inside `collecting()`, kept for the caller to send instead.
     """
-    layer = get_channel_layer()
-    if layer is None:
+    collected = getattr(_local, "collected", None)
+    if collected is not None:
+        collected.extend(sends)
         return True
-
-    async def send_all() -> bool:
-        ok = True
-        for group, event in sends:
-            try:
-                await asyncio.wait_for(layer.group_send(group, dict(event)), ANNOUNCE_TIMEOUT)
-            except Exception as exc:
-                ok = False
-                logger.warning(
-                    "Could not announce %s to %s (%s: %s): listeners catch up on reconnect",
-                    event.get("type"),
-                    group,
-                    type(exc).__name__,
-                    exc,
-                )
-                break  # the layer is down: the other sends would fail the same way
-        return ok
-
+    if get_channel_layer() is None:
+        return True
     try:
-        ok = async_to_sync(send_all)()
+        ok = async_to_sync(send_all)(sends)
     except Exception:
         logger.exception("Could not announce %d events", len(sends))
         ok = False

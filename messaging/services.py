@@ -63,14 +63,22 @@ def check_body(body: str, *, has_files: bool = False) -> str:
 
 
 def check_rate(user_id: int, now: datetime) -> None:
-    """A fixed one-minute window per person, in the shared cache (one counter per Redis key)."""
+    """A fixed one-minute window per person, in the shared cache (one counter per Redis key).
+
+    `incr` first: after the window's first message that is the only call (with Redis, each
+    call is a round trip made while the sender waits)."""
     key = f"messaging:rate:{user_id}:{int(now.timestamp() // 60)}"
-    cache.add(key, 0, timeout=120)
     try:
         count = cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=120)
-        count = 1
+    except ValueError:  # the window's first message (or the key just expired)
+        if cache.add(key, 1, timeout=120):
+            count = 1
+        else:  # another process started the window first
+            try:
+                count = cache.incr(key)
+            except ValueError:  # ...and the key expired in between
+                cache.set(key, 1, timeout=120)
+                count = 1
     if count > settings.ACCUEIL_MESSAGING_RATE_PER_MINUTE:
         raise RateLimited
 
@@ -240,7 +248,6 @@ def post_message(
         content, wrapped_key, digest = files.encrypt_upload(upload, aad=name.encode())
         prepared.append((upload, content_type, name, content, wrapped_key, digest))
     check_rate(author.pk, now)
-    clinic = Clinic.current()
 
     with transaction.atomic():
         conversation = (
@@ -295,7 +302,7 @@ def post_message(
                             conversation,
                             kind=Kind.EMERGENCY,
                             author=None,
-                            body=_emergency_reply(clinic, closed=contact.closed_now(now)),
+                            body=_emergency_reply(Clinic.current(), closed=contact.closed_now(now)),
                             now=now,
                         )
                     )
@@ -308,7 +315,7 @@ def post_message(
                             conversation,
                             kind=Kind.CLOSED_NOTE,
                             author=None,
-                            body=_closed_note(clinic, opening),
+                            body=_closed_note(Clinic.current(), opening),
                             now=now,
                         )
                     )
