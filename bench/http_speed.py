@@ -3,7 +3,8 @@ http package for every script in bench/): the production HTTP server against dap
 
 One run, on 127.0.0.1, each server started and stopped here, each on a fresh copy of the same
 throwaway database (a temporary SQLite file in WAL mode, or a PostgreSQL database made from a
-template when DATABASE_URL is given; never the developer's var/). Data: 5 vets working
+template when DATABASE_URL is given; never the developer's var/), and with REDIS_URL the Redis
+cache under a prefix of its own, removed afterwards. Data: 5 vets working
 Monday-Saturday, 5,000 appointments on the working days around the measured (busy) day, a
 30-minute consultation, 5 client accounts with a dog each and a signed-in session each.
 
@@ -33,6 +34,7 @@ import argparse
 import http.client
 import os
 import re
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -53,6 +55,7 @@ SETTINGS = "bench.http_settings"
 PUBLIC_PATH = "/bench/hello/"  # bench/http_urls.py
 PAGE_PATH = "/bench/ok/"  # bench/floor_urls.py
 PORTS = range(8401, 8410)
+GUNICORN_CONFIG = ROOT / "deploy" / "gunicorn.conf.py"
 
 VETS = 5
 APPOINTMENTS = 5000
@@ -72,7 +75,7 @@ class Server:
     kind: str  # gunicorn-sync, gunicorn-gthread, granian, daphne
     workers: int = 1
 
-    def command(self, port: int, threads: int) -> list[str]:
+    def command(self, port: int, threads: int, extra: list[str]) -> list[str]:
         bind = f"127.0.0.1:{port}"
         if self.kind == "daphne":
             return [
@@ -102,8 +105,11 @@ class Server:
                 "portal.wsgi:application",
             ]
         worker_class = self.kind.removeprefix("gunicorn-")
-        command = [
-            str(VENV_BIN / "gunicorn"),
+        command = [str(VENV_BIN / "gunicorn")]
+        if GUNICORN_CONFIG.exists():
+            # Production's settings (the Procfile's), the worker model and count overridden.
+            command += ["--config", str(GUNICORN_CONFIG)]
+        command += [
             "--bind",
             bind,
             "--workers",
@@ -115,7 +121,7 @@ class Server:
         ]
         if worker_class == "gthread":
             command += ["--threads", str(threads)]
-        return [*command, "portal.wsgi:application"]
+        return [*command, *extra, "portal.wsgi:application"]
 
 
 KINDS = ("gunicorn-sync", "gunicorn-gthread", "granian", "daphne")
@@ -129,7 +135,7 @@ class Result:
     statuses: dict[int, int] = field(default_factory=dict)
     errors: str = ""
     sent: int = 0
-    booked: int | None = None  # the booking POST: appointments the run added
+    booked: int | None = None  # the booking POST: appointments the measured run added
 
 
 # --- the throwaway database -----------------------------------------------------------------------
@@ -208,7 +214,7 @@ def seed() -> dict:
     clinic.save()
     tz = clinic.tz
     rules = BookingRules.current()
-    rules.max_upcoming = 1_000_000
+    rules.max_upcoming = 32_000  # the clients book thousands, one run after the other
     rules.horizon_days = 400  # room for a free slot per POST, run after run
     rules.save()
     site = Site.objects.create(name="Banc", is_default=True)
@@ -515,6 +521,7 @@ class Bench:
         self.running: subprocess.Popen | None = None
         self.databases: list[str] = []
         self.postgres = os.environ.get("DATABASE_URL", "")
+        self.redis = os.environ.get("REDIS_URL", "")
         self.template_db = f"accueil_http_bench_{os.getpid()}"
 
     # -- databases --
@@ -546,6 +553,11 @@ class Bench:
         env["DJANGO_SETTINGS_MODULE"] = SETTINGS
         if self.args.sessions:
             env["ACCUEIL_BENCH_SESSION_ENGINE"] = self.args.sessions
+        if self.redis:
+            # The scaled profile's cache, under a prefix of this run's own (removed afterwards).
+            env["REDIS_URL"] = self.redis
+            env["ACCUEIL_CACHE_PREFIX"] = f"{self.template_db}-run{self.runs}"
+            env["ACCUEIL_CHANNELS_PREFIX"] = f"{self.template_db}-run{self.runs}"
         if self.postgres:
             name = f"{self.template_db}_run{self.runs}"
             postgres_admin(self.postgres, f'CREATE DATABASE "{name}" TEMPLATE "{self.template_db}"')
@@ -571,7 +583,7 @@ class Bench:
         log = self.work / f"run-{self.runs}" / "server.log"
         with log.open("w") as stream:
             self.running = subprocess.Popen(
-                server.command(port, self.args.threads),
+                server.command(port, self.args.threads, shlex.split(self.args.gunicorn_args)),
                 cwd=ROOT,
                 env=env,
                 stdout=stream,
@@ -588,6 +600,8 @@ class Bench:
                     port, scripts[endpoint], seconds=self.args.warmup, offset=offset, **options
                 )
                 offset += warm.sent if endpoint == "book" else 0
+                if endpoint == "book":
+                    before += warm.statuses.get(302, 0)
                 result = run_wrk(
                     port, scripts[endpoint], seconds=self.args.seconds, offset=offset, **options
                 )
@@ -607,10 +621,20 @@ class Bench:
             self.running = None
             if self.postgres:
                 self.drop_databases_but_template()
+            if self.redis:
+                self.forget_cache(env["ACCUEIL_CACHE_PREFIX"])
         problems = [line for line in tail(log, 200).splitlines() if "Traceback" in line]
         if problems:
             print(f"  {server.name}: the server logged errors:\n{tail(log)}", file=sys.stderr)
         return results
+
+    def forget_cache(self, prefix: str) -> None:
+        import redis
+
+        client = redis.Redis.from_url(self.redis)
+        for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+            client.delete(key)
+        client.close()
 
     def drop_databases_but_template(self) -> None:
         runs = [name for name in self.databases if name != self.template_db]
@@ -661,6 +685,7 @@ def servers_to_run(args: argparse.Namespace) -> list[Server]:
 
 def report(results: dict[str, dict[str, Result]], args: argparse.Namespace) -> None:
     database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite (WAL)"
+    database += ", Redis cache" if os.environ.get("REDIS_URL") else ", local-memory cache"
     print(
         f"\nwrk -t1 -c{args.connections}, {args.seconds:g} s per endpoint after a "
         f"{args.warmup:g} s warm-up; {database}; sessions: {args.sessions or 'the portal setting'}"
@@ -674,7 +699,7 @@ def report(results: dict[str, dict[str, Result]], args: argparse.Namespace) -> N
             result = by_endpoint[endpoint]
             answers = format_statuses(result.statuses)
             if endpoint == "book":
-                answers += f"; {result.booked} appointments made"
+                answers += f"; {result.booked} appointments made (302 = booked)"
             print(
                 f"| {name} | {LABELS[endpoint]} | {result.rps:.1f} | {result.p50_ms:.1f} | "
                 f"{result.p99_ms:.1f} | {result.rps / floor:.2f} | {answers} |"
@@ -708,9 +733,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--servers", default=",".join(KINDS))
-    parser.add_argument("--production", default="gunicorn-gthread")
+    parser.add_argument("--production", default="gunicorn-sync")
     parser.add_argument("--production-workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument(
+        "--gunicorn-args",
+        default="",
+        help="more gunicorn options, after deploy/gunicorn.conf.py's (e.g. '--max-requests 0')",
+    )
     parser.add_argument(
         "--sessions",
         default="",
