@@ -50,6 +50,24 @@ def generation() -> int | None:
     return value
 
 
+def read_current(key: str) -> tuple[int | None, Any]:
+    """The generation and what ``store_current`` left under ``key`` for it (else None), in one
+    cache read. A value stored for an earlier generation is never returned."""
+    found = cache.get_many([GENERATION_KEY, key])
+    current = found.get(GENERATION_KEY)
+    if current is None:
+        return generation(), None
+    stored = found.get(key)
+    if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == current:
+        return current, stored[1]
+    return current, None
+
+
+def store_current(key: str, current: int, value: Any) -> None:
+    """Keeps ``value`` under ``key`` for the generation read before computing it."""
+    cache.set(key, (current, value), CACHE_SECONDS)
+
+
 def invalidate() -> None:
     """Availability changed (after commit): cached rows of earlier generations are ignored."""
     try:

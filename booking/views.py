@@ -342,17 +342,16 @@ def _is_id(raw: str) -> bool:
 
 @dataclass(frozen=True)
 class Fragment:
-    """Where one request's availability fragment (day strip, slots) is cached."""
+    """Where one request's availability fragment (day strip, slots) is cached, the
+    availability generation read before any row, and the fragment when it is current."""
 
     key: str
     patient: int
-
-    def get(self) -> str | None:
-        html = cache.get(self.key)
-        return None if html is None else self.personal(html)
+    generation: int
+    html: str | None
 
     def store(self, html: str) -> str:
-        cache.set(self.key, html, slot_reader.CACHE_SECONDS)
+        slot_reader.store_current(self.key, self.generation, html)
         return self.personal(html)
 
     def personal(self, html: str) -> str:
@@ -365,12 +364,13 @@ def _fragment_for(request: HttpRequest) -> Fragment | None:
     parameters, or a cache that cannot give the availability generation.
 
     The generation (bumped after every booking, move, cancellation and change of hours, rules
-    or services) is read here, before any row: a fragment rendered from rows older than a
-    change is stored under the generation before it, which nobody reads again. The rest of the
+    or services) is read here, with the fragment, before any row: a fragment rendered from rows
+    older than a change is stored with the generation before it, and never served again. The
     key is what the fragment shows besides those rows: the language, the time zone, the clinic
-    (its phone) and the rules as they are, the choices, the animal's species (a service may be
-    for one species), the client's usual site when none is chosen, and the minute (the notice).
-    One query: the animal, the client's own, with its species and the client's usual site.
+    (its phone), the choices, the animal's species (a service may be for one species), the
+    client's usual site when none is chosen, and the minute (the notice).
+    One query (the animal is the client's, its species, the client's usual site) and one cache
+    read (the generation and the fragment together).
     """
     params = request.GET
     patient = params.get("patient", "")
@@ -385,9 +385,6 @@ def _fragment_for(request: HttpRequest) -> Fragment | None:
         return None
     if any(raw and _parse_day(raw) is None for raw in (day, first)):
         return None
-    generation = slot_reader.generation()
-    if generation is None:
-        return None
     found = (
         Patient.objects.of_user(request.user)
         .filter(pk=int(patient))
@@ -398,14 +395,11 @@ def _fragment_for(request: HttpRequest) -> Fragment | None:
         return None
     species, usual_site = found[0]
     clinic = getattr(request, "clinic", None) or Clinic.current()
-    rules = BookingRules.current()
     parts = (
         translation.get_language(),
         timezone.get_current_timezone_name(),
         clinic.pk,
         clinic.updated_at.timestamp(),
-        rules.pk,
-        rules.updated_at.timestamp(),
         slug,
         practitioner,
         site or f"usual:{usual_site or ''}",
@@ -415,7 +409,14 @@ def _fragment_for(request: HttpRequest) -> Fragment | None:
         int(timezone.now().timestamp()) // 60,
     )
     digest = hashlib.blake2b(repr(parts).encode(), digest_size=16).hexdigest()
-    return Fragment(f"booking:fragment:{generation}:{digest}", int(patient))
+    key = f"booking:fragment:{digest}"
+    generation, html = slot_reader.read_current(key)
+    if generation is None:
+        return None
+    fragment = Fragment(key, int(patient), generation, None)
+    if html is not None:
+        return Fragment(key, fragment.patient, generation, fragment.personal(html))
+    return fragment
 
 
 # --- client: booking flow -------------------------------------------------------------------------
@@ -430,7 +431,7 @@ def new(request: HttpRequest) -> HttpResponse:
     minute for everyone (``Fragment``): a cached one answers with no other query.
     """
     fragment = _fragment_for(request)
-    html = fragment.get() if fragment is not None else None
+    html = fragment.html if fragment is not None else None
     if html is not None and request.htmx:
         return HttpResponse(html)
     client = client_of(request.user)

@@ -217,3 +217,27 @@ def test_without_a_generation_the_page_is_computed_from_the_database(
             starts_at=at(DAY, 9),
         )
         assert "09:00" not in times(day_partial(as_client, filou, practitioner=dubois.pk))
+
+
+def test_new_rules_reach_the_shared_fragment_at_once(
+    as_client, as_manager, filou, consultation, dubois, rules
+):
+    """The rules are not in the key: the rules page moves the generation instead."""
+    assert "09:15" in times(day_partial(as_client, filou, practitioner=dubois.pk))
+    response = as_manager.post(
+        reverse("booking:rules"),
+        {
+            "horizon_days": 60,
+            "min_notice_minutes": 120,
+            "slot_step_minutes": 30,
+            "cutoff_hours": 24,
+            "max_upcoming": 5,
+            "team_enters_time_off": "on",
+            "reception_enters_closures": "on",
+        },
+    )
+    assert response.status_code == 302
+    shown = times(day_partial(as_client, filou, practitioner=dubois.pk))
+    assert "09:00" in shown
+    assert "09:15" not in shown
+    assert "09:30" in shown
