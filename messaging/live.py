@@ -124,8 +124,9 @@ def collecting() -> Iterator[Sends]:
 
 
 async def send_all(sends: Sends) -> bool:
-    """The announcements, each given ANNOUNCE_TIMEOUT, all at once (a down layer costs one
-    timeout, not one per group); False when any could not be sent, each failure logged."""
+    """The announcements, each given ANNOUNCE_TIMEOUT: the first, then the others at once (a
+    down layer costs one timeout, not one per group); False when any could not be sent, each
+    failure logged."""
     layer = get_channel_layer()
     if layer is None or not sends:
         return True
@@ -144,9 +145,11 @@ async def send_all(sends: Sends) -> bool:
             )
             return False
 
-    if len(sends) == 1:
-        return await one(*sends[0])
-    return all(await asyncio.gather(*(one(group, event) for group, event in sends)))
+    # The first (the conversation's own notice, which the other side is waiting for) alone, so
+    # the inboxes' notices do not hold it up; when it fails the layer is down: stop there.
+    if not await one(*sends[0]):
+        return False
+    return all(await asyncio.gather(*(one(group, event) for group, event in sends[1:])))
 
 
 def announce_many(sends: Sends) -> bool:

@@ -22,13 +22,14 @@ from django.db.models import Model, QuerySet
 class Prepared:
     """A `.values()` QuerySet compiled once; `rows(**values)` runs it again.
 
-    `slots` name the integer parameters that change between runs: build the QuerySet with
-    a sentinel integer (one that occurs once among the parameters) in their place, e.g.
+    `slots` name the parameters that change between runs (integers or strings, passed to the
+    database as given): build the QuerySet with a sentinel value (one that occurs once among
+    the parameters) in their place, e.g.
     `Prepared(qs.filter(seq__gt=2_147_000_001), seq=2_147_000_001)` (inside the column's range:
     Django drops a comparison with a number outside it), then `rows(seq=12)`.
     """
 
-    def __init__(self, queryset: QuerySet, **slots: int) -> None:
+    def __init__(self, queryset: QuerySet, **slots: Any) -> None:
         self.using = queryset.db
         compiler = queryset.query.get_compiler(using=self.using)
         self.sql, params = compiler.as_sql()
@@ -46,10 +47,10 @@ class Prepared:
             [select[0] for select in compiler.select[: compiler.col_count]]
         )
 
-    def rows(self, **values: int) -> list[dict[str, Any]]:
+    def rows(self, **values: Any) -> list[dict[str, Any]]:
         params = list(self.params)
         for name, index in self.slots.items():
-            params[index] = int(values[name])
+            params[index] = values[name]
         with connections[self.using].cursor() as cursor:
             cursor.execute(self.sql, params)
             fetched = cursor.fetchall()
