@@ -493,7 +493,24 @@ class ConversationConsumer(_CheckedConsumer):
             "staff": self.side == "clinic",
             "quick_replies": list(QuickReply.objects.all()) if self.side == "clinic" else [],
         }
-        return self._render("messaging/fragments/compose.html", context), context, sends
+        return self._compose(context), context, sends
+
+    def _compose(self, context: dict) -> str:
+        """The compose form. After a success it differs from the last one only by its new token
+        (and, for the team, by the quick replies if a manager changed them): rendered once per
+        socket, the token put in each time."""
+        if context["error"] or context["notice"]:
+            return self._render("messaging/fragments/compose.html", context)
+        key = tuple((reply.pk, reply.title, reply.body) for reply in context["quick_replies"])
+        fresh = getattr(self, "_fresh_form", None)
+        if fresh is None or fresh[0] != key:
+            marker = f"token-{secrets.token_hex(16)}"
+            html = self._render(
+                "messaging/fragments/compose.html", {**context, "client_token": marker}
+            )
+            fresh = self._fresh_form = (key, marker, html)
+        _key, marker, html = fresh
+        return html.replace(marker, context["client_token"])
 
     async def _typing(self, payload: dict) -> None:
         now = time.monotonic()

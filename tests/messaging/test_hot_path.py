@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from messaging import live, services
 from messaging.consumers import ConversationConsumer
-from messaging.models import Message
+from messaging.models import Message, QuickReply
 from messaging.prepared import Prepared
 from portal.models import AccessLog, User
 
@@ -114,6 +114,23 @@ def test_a_message_over_the_socket_is_stored_and_its_announcements_left_to_the_l
     ) in announced
     assert (live.STAFF_INBOX_GROUP, {"type": "inbox.changed"}) in announced
     assert Message.objects.get(conversation=conversation, seq=2).client_token == "tok-1"
+
+
+def test_the_fresh_form_is_rendered_once_and_given_a_new_token_each_time(as_vet, conversation):
+    socket = connected(as_vet, conversation)
+    first, first_context, _ = socket._post("Bonjour", "t-1")
+    second, second_context, _ = socket._post("Encore", "t-2")
+    assert first_context["client_token"] != second_context["client_token"]
+    assert f'value="{second_context["client_token"]}"' in second
+    assert second.replace(second_context["client_token"], "") == first.replace(
+        first_context["client_token"], ""
+    )
+    QuickReply.objects.create(title="Horaires", body="Ouvert de 9 h à 19 h")
+    third, _, _ = socket._post("Et voici", "t-3")
+    assert "Horaires" in third  # a manager's new quick reply shows on the next form
+    refused, _, _ = socket._post("", "t-4")
+    assert "Write a message" in refused
+    assert 'value="t-4"' in refused  # the same token, to send again
 
 
 @pytest.mark.asyncio
