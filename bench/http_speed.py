@@ -623,9 +623,14 @@ class Bench:
                 self.drop_databases_but_template()
             if self.redis:
                 self.forget_cache(env["ACCUEIL_CACHE_PREFIX"])
-        problems = [line for line in tail(log, 200).splitlines() if "Traceback" in line]
-        if problems:
-            print(f"  {server.name}: the server logged errors:\n{tail(log)}", file=sys.stderr)
+        lines = log.read_text(errors="replace").splitlines()
+        errors = [i for i, line in enumerate(lines) if line.startswith("Traceback")]
+        if errors:
+            first = "\n".join(lines[errors[0] : errors[0] + 40])
+            print(
+                f"  {server.name}: the server logged {len(errors)} error(s); the first:\n{first}",
+                file=sys.stderr,
+            )
         return results
 
     def forget_cache(self, prefix: str) -> None:
@@ -683,9 +688,11 @@ def servers_to_run(args: argparse.Namespace) -> list[Server]:
     return servers
 
 
-def report(results: dict[str, dict[str, Result]], args: argparse.Namespace) -> None:
-    database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite (WAL)"
-    database += ", Redis cache" if os.environ.get("REDIS_URL") else ", local-memory cache"
+def report(
+    results: dict[str, dict[str, Result]], args: argparse.Namespace, *, postgres: bool, redis: bool
+) -> None:
+    database = "PostgreSQL" if postgres else "SQLite (WAL)"
+    database += ", Redis cache" if redis else ", local-memory cache"
     print(
         f"\nwrk -t1 -c{args.connections}, {args.seconds:g} s per endpoint after a "
         f"{args.warmup:g} s warm-up; {database}; sessions: {args.sessions or 'the portal setting'}"
@@ -770,7 +777,7 @@ def main() -> None:
             raise SystemExit(130) from None
         finally:
             bench.close()
-    report(results, args)
+    report(results, args, postgres=bool(bench.postgres), redis=bool(bench.redis))
 
 
 if __name__ == "__main__":
