@@ -54,9 +54,13 @@ messages: install
 vendor:
 	bin/vendor-assets
 
-bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency \
-bench-http: install
+bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency: install
 	$(PY) bench/$(subst bench-,,$@).py
+
+# Not bench/http.py: a script of that name would shadow the standard library's http for every
+# script run from bench/.
+bench-http: install
+	$(PY) bench/http_speed.py
 
 # An evening rush with locust (installed here only: it is not needed to run or test the portal).
 bench-load: install

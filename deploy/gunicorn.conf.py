@@ -13,9 +13,11 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
-# Recycle workers now and then so a slow leak never grows without bound.
-max_requests = 2000
-max_requests_jitter = 200
+# Recycle workers now and then so a slow leak never grows without bound — rarely: at 2,000 a
+# worker restarted every few seconds under load, emptying its caches (p99 ~1 s, throughput
+# halved: docs/benchmarks.md, "HTTP").
+max_requests = 100_000
+max_requests_jitter = 10_000
 # Our own request lines (portal/lib/logs.py) replace gunicorn's access log.
 accesslog = None
 errorlog = "-"
