@@ -1,5 +1,6 @@
 """The task worker: a heartbeat /readyz can trust, and a loop that outlives database outages."""
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -65,3 +66,24 @@ def test_the_worker_command_runs_queued_tasks_and_leaves_no_heartbeat_behind():
     assert row.status == "SUCCESSFUL"
     assert row.return_value == 41
     assert not WorkerHeartbeat.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_stopping_during_a_beat_leaves_no_row_behind(monkeypatch):
+    beat = worker_command.Heartbeat("w-race", "*")
+    in_beat = threading.Event()
+    release = threading.Event()
+    original = worker_command.Heartbeat.beat
+
+    def slow_beat(self):
+        in_beat.set()
+        release.wait(5)
+        original(self)
+
+    monkeypatch.setattr(worker_command.Heartbeat, "beat", slow_beat)
+    beat.start()
+    assert in_beat.wait(5)
+    threading.Timer(0.05, release.set).start()  # the beat finishes while stop() runs
+    beat.stop()
+    assert not beat.is_alive()
+    assert not WorkerHeartbeat.objects.filter(worker_id="w-race").exists()

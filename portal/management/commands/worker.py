@@ -66,6 +66,9 @@ class Heartbeat(threading.Thread):
 
     def stop(self) -> None:
         self.stopped.set()
+        # Wait for a beat in progress, or it would write the row again after the delete below.
+        if self.is_alive():
+            self.join(timeout=10)
         # If the database is away the row ages out: /readyz only trusts recent ones.
         with contextlib.suppress(DatabaseError):
             WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
