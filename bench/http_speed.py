@@ -86,6 +86,21 @@ class Server:
                 str(port),
                 "portal.asgi:application",
             ]
+        if self.kind == "uvicorn":
+            # The other ASGI server one could give `make run` (HTTP and websockets on one port).
+            return [
+                str(VENV_BIN / "uvicorn"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--lifespan",
+                "off",
+                "--log-level",
+                "warning",
+                "portal.asgi:application",
+            ]
         if self.kind == "granian":
             return [
                 str(VENV_BIN / "granian"),
@@ -124,7 +139,7 @@ class Server:
         return [*command, *extra, "portal.wsgi:application"]
 
 
-KINDS = ("gunicorn-sync", "gunicorn-gthread", "granian", "daphne")
+KINDS = ("gunicorn-sync", "gunicorn-gthread", "granian", "daphne", "uvicorn")
 
 
 @dataclass
@@ -670,9 +685,9 @@ def servers_to_run(args: argparse.Namespace) -> list[Server]:
         sys.exit(f"--production must be one of {', '.join(KINDS[:3])}")
     servers = []
     for kind in names:
-        if kind == "granian" and not (VENV_BIN / "granian").exists():
+        if kind in ("granian", "uvicorn") and not (VENV_BIN / kind).exists():
             print(
-                "granian is not installed (.venv/bin/pip install granian to compare it): skipped",
+                f"{kind} is not installed (.venv/bin/pip install {kind} to compare it): skipped",
                 file=sys.stderr,
             )
             continue
