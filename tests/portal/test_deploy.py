@@ -3,12 +3,14 @@
 
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from string import Template
@@ -95,6 +97,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def post_login(base: str, email: str, password: str) -> tuple[int, str]:
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    with opener.open(base + "/accounts/login/", timeout=5) as response:
+        page = response.read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    data = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "login": email, "password": password}
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310
+        base + "/accounts/login/", data=data, headers={"Origin": base, "Referer": base + "/"}
+    )
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def websocket_handshake(port: int, path: str, *, origin: str) -> int:
+    """The HTTP status of a websocket upgrade (101 accepted, 403 refused by the app)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(
+            (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                f"Sec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+            ).encode()
+        )
+        status_line = sock.recv(1024).split(b"\r\n", 1)[0]
+    return int(status_line.split()[1])
+
+
 def get(url: str, timeout: float = 2.0):
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310
@@ -161,6 +195,15 @@ def test_serve_prod_starts_the_topology_and_stops_it_cleanly(tmp_path):
         status, headers, _ = get(base + "/static/vendor/pico-2.1.1.min.css")
         assert status == 200
         assert headers["Server"].startswith("nginx")  # served from disk, not by the app
+
+        # A form POST through the proxy passes Django's CSRF origin check: nginx must pass the
+        # Host with its port (a wrong password answers the form again, a CSRF refusal 403).
+        status, body = post_login(base, "nobody@example.com", "wrong-password")
+        assert status == 200, body[:500]
+        assert 'name="login"' in body  # the sign-in form again, with its error
+        # The websocket route reaches daphne through nginx and its origin check: an anonymous
+        # socket is refused by the app (403), not by the proxy (404/502).
+        assert websocket_handshake(port, "/ws/conversations/1/", origin=base) == 403
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
