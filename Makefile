@@ -46,6 +46,7 @@ format: install
 
 test: lint
 	@bin/ensure-chromium
+	@bin/ensure-nginx
 	bin/test-all $(WORKERS)
 
 messages: install
