@@ -29,7 +29,9 @@ current_request_id: contextvars.ContextVar[str] = contextvars.ContextVar(
     "accueil_request_id", default=""
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-_QUIET_PATHS = ("/healthz", "/readyz", "/static/")
+# Static files (nginx serves them in production). Health checks never get here: HealthMiddleware,
+# first in the stack, answers them.
+_QUIET_PATHS = ("/static/",)
 
 
 class RequestIdFilter(logging.Filter):

@@ -18,6 +18,7 @@ import threading
 import time
 from datetime import timedelta
 
+from django.core.management.base import CommandError
 from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Command as DBWorkerCommand
@@ -104,8 +105,6 @@ class Command(DBWorkerCommand):
         queue_names = queue_name.split(",")
         excluded = exclude_queues.split(",") if exclude_queues else []
         if excluded and "*" not in queue_names:
-            from django.core.management.base import CommandError
-
             raise CommandError("--exclude-queues can only be used with --queue-name=*")
         worker = ResilientWorker(
             queue_names=queue_names,
