@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "booking",
     "waitlist",
     "messaging",
+    "privacy",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,7 @@ urlpatterns = [
     path("records/", include("records.urls")),
     path("messages/", include("messaging.urls")),
     path("notifications/", include("notifications.urls")),
+    path("privacy/", include("privacy.urls")),
     path("admin/", admin.site.urls),
 ]
 
