@@ -44,7 +44,7 @@ class MessagingConfig(AppConfig):
 
         patterns = [
             path(
-                "ws/conversations/<int:conversation_id>/",
+                "ws/conversations/<id:conversation_id>/",
                 consumers.ConversationConsumer.as_asgi(),
             ),
             path("ws/messages/inbox/", consumers.InboxConsumer.as_asgi()),

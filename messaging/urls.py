@@ -6,13 +6,13 @@ app_name = "messaging"
 
 urlpatterns = [
     path("", views.conversations, name="conversations"),
-    path("<int:pk>/", views.conversation, name="conversation"),
-    path("<int:pk>/send/", views.send, name="send"),
-    path("<int:pk>/assign/", views.assign, name="assign"),
-    path("<int:pk>/take/", views.take, name="take"),
-    path("<int:pk>/status/", views.set_status, name="status"),
-    path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("<id:pk>/", views.conversation, name="conversation"),
+    path("<id:pk>/send/", views.send, name="send"),
+    path("<id:pk>/assign/", views.assign, name="assign"),
+    path("<id:pk>/take/", views.take, name="take"),
+    path("<id:pk>/status/", views.set_status, name="status"),
+    path("attachments/<id:pk>/", views.attachment, name="attachment"),
     path("inbox/", views.inbox, name="inbox"),
     path("quick-replies/", views.quick_replies, name="quick_replies"),
-    path("quick-replies/<int:pk>/", views.quick_reply_edit, name="quick_reply_edit"),
+    path("quick-replies/<id:pk>/", views.quick_reply_edit, name="quick_reply_edit"),
 ]

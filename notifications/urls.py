@@ -9,10 +9,10 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("webhooks/sms/", views.sms_receipt, name="sms_receipt"),
     path("staff/", views.outbox, name="outbox"),
-    path("staff/<int:pk>/", views.detail, name="detail"),
-    path("staff/<int:pk>/resend/", views.resend, name="resend"),
-    path("staff/clients/<int:pk>/", views.client_history, name="client_history"),
-    path("staff/clients/<int:pk>/phone/", views.client_phone, name="client_phone"),
+    path("staff/<id:pk>/", views.detail, name="detail"),
+    path("staff/<id:pk>/resend/", views.resend, name="resend"),
+    path("staff/clients/<id:pk>/", views.client_history, name="client_history"),
+    path("staff/clients/<id:pk>/phone/", views.client_phone, name="client_phone"),
     path("staff/templates/", views.templates, name="templates"),
     path(
         "staff/templates/<str:kind>/<str:channel>/<str:language>/",
@@ -20,5 +20,5 @@ urlpatterns = [
         name="template_edit",
     ),
     path("staff/campaigns/", views.campaigns, name="campaigns"),
-    path("staff/campaigns/<int:pk>/send/", views.campaign_send, name="campaign_send"),
+    path("staff/campaigns/<id:pk>/send/", views.campaign_send, name="campaign_send"),
 ]

@@ -7,6 +7,12 @@ class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = _("Portal")
 
+    def ready(self) -> None:
+        from portal.lib import converters
+
+        # Before any URLconf (HTTP or websocket routes) is read: every app's URLs use `<id:…>`.
+        converters.register()
+
     def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
         from portal.dashboard import Panel
 
