@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.cache import cache
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -268,12 +268,18 @@ class AccessLogQuerySet(models.QuerySet["AccessLog"]):
     def delete(self):
         raise PermissionError("The access log is append-only.")
 
+    def bulk_create(self, *args, **kwargs):
+        # Each line hangs on the one before it (the hash chain): one save() at a time.
+        raise PermissionError("Access log lines are written one at a time.")
+
 
 class AccessLog(models.Model):
     """Every read of health data: who, what, when, from where. Append-only.
 
     The model refuses updates and deletes, and database triggers (see the migration) refuse
-    them too, so the trace holds even against code that bypasses the ORM.
+    them too, so the trace holds even against code that bypasses the ORM. Each line carries the
+    hash of the one before it (portal/lib/access_log.py), so a line removed or altered by
+    someone who got past both is found by `manage.py verify_access_log`.
     """
 
     class Action(models.TextChoices):
@@ -292,6 +298,13 @@ class AccessLog(models.Model):
     detail = models.CharField(max_length=300, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Empty for a line inserted behind save()'s back, which verify_access_log then reports.
+    prev_hash = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
+    row_hash = models.CharField(
+        max_length=64, blank=True, default="", db_default="", editable=False
+    )
 
     objects = AccessLogQuerySet.as_manager()
 
@@ -303,9 +316,21 @@ class AccessLog(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.user_id} {self.action} {self.object_type}"
 
     def save(self, *args, **kwargs) -> None:
+        """Append the line to the chain. Takes the chain's lock (access_log.lock_chain) until
+        the surrounding transaction ends, so concurrent writers queue in a single line."""
+        from portal.lib import access_log
+
         if self.pk is not None:
             raise PermissionError("The access log is append-only.")
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            access_log.lock_chain()
+            last = AccessLog.objects.order_by("-pk").values_list("row_hash", flat=True).first()
+            self.prev_hash = last or ""
+            self.object_id = str(self.object_id)  # hashed as it will read back
+            self.row_hash = access_log.row_hash(
+                {name: getattr(self, name) for name in access_log.FIELDS}, self.prev_hash
+            )
+            super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The access log is append-only.")

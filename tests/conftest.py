@@ -100,12 +100,11 @@ def clearable_access_log(transactional_db) -> Iterator[None]:
     yield
     if connection.vendor != "sqlite":
         return
-    append_only = importlib.import_module("portal.migrations.0002_access_log_append_only")
+    append_only = importlib.import_module("portal.migrations.0006_access_log_chain")
     with connection.cursor() as cursor:
-        for statement in append_only.SQLITE_REVERSE:
-            cursor.execute(statement)
+        cursor.execute("DROP TRIGGER IF EXISTS portal_accesslog_no_delete")
         cursor.execute("DELETE FROM portal_accesslog")
-        for statement in append_only.SQLITE:
+        for statement in append_only.SQLITE_TRIGGERS:
             cursor.execute(statement)
 
 
