@@ -7,3 +7,12 @@ class PrivacyConfig(AppConfig):
 
     name = "privacy"
     verbose_name = _("Privacy")
+
+    def nav_links(self, user) -> list:
+        from django.urls import reverse
+
+        from portal.dashboard import NavLink
+
+        if user.is_clinic_staff:
+            return [NavLink(_("Privacy requests"), reverse("privacy:requests"), order=80)]
+        return [NavLink(_("Your data"), reverse("privacy:home"), order=80)]
