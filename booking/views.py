@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -50,17 +50,20 @@ from booking.models import (
     Service,
     TimeOff,
     WeeklyHours,
+    feed_days,
 )
 from booking.notices import LINK_PURPOSE, appointment_ics, ics_event
 from portal.access import (
     client_for_staff,
     client_of,
     client_required,
+    duty_required,
+    log_access,
     manager_required,
     staff_required,
 )
 from portal.lib.links import LinkExpired, LinkInvalid, read_token
-from portal.models import Client, Clinic, Site
+from portal.models import AccessLog, Client, Clinic, Site
 from records.models import Patient
 
 STRIP_DAYS = 14
@@ -72,10 +75,12 @@ CLIENT_VIA_REMINDER = "client via reminder"
 # --- access helpers ------------------------------------------------------------------------------
 
 
-def appointment_for_client(user, pk: int) -> Appointment:
-    """The client's own appointment; 404 for anyone else's (they must not learn it exists)."""
-    found = Appointment.objects.with_related().filter(pk=pk, client__user=user).first()
+def appointment_for_client(request: HttpRequest, pk: int) -> Appointment:
+    """The client's own appointment; 404 for anyone else's (they must not learn it exists), and
+    the refusal goes to the access log."""
+    found = Appointment.objects.with_related().filter(pk=pk, client__user=request.user).first()
     if found is None:
+        log_access(request, action=AccessLog.Action.DENIED, object_type="appointment", object_id=pk)
         raise Http404
     return found
 
@@ -701,7 +706,7 @@ def mine(request: HttpRequest) -> HttpResponse:
 @client_required
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = appointment_for_client(request.user, pk)
+    appointment = appointment_for_client(request, pk)
     rules = BookingRules.current()
     return render(
         request,
@@ -720,7 +725,7 @@ def ics_download(request: HttpRequest, pk: int) -> HttpResponse:
     if request.user.is_clinic_staff:
         appointment = appointment_for_staff(pk)
     else:
-        appointment = appointment_for_client(request.user, pk)
+        appointment = appointment_for_client(request, pk)
     response = HttpResponse(
         appointment_ics(appointment), content_type="text/calendar; charset=utf-8"
     )
@@ -731,7 +736,7 @@ def ics_download(request: HttpRequest, pk: int) -> HttpResponse:
 @client_required
 @require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    appointment = appointment_for_client(request.user, pk)
+    appointment = appointment_for_client(request, pk)
     form = CancelForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -753,7 +758,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def move(request: HttpRequest, pk: int) -> HttpResponse:
     """A new slot for the same service, chosen like a booking; the old one is freed."""
-    appointment = appointment_for_client(request.user, pk)
+    appointment = appointment_for_client(request, pk)
     rules = BookingRules.current()
     if not appointment.client_may_change(timezone.now(), rules.cutoff):
         return render(request, "booking/too_late.html", {"appointment": appointment}, status=409)
@@ -833,6 +838,7 @@ def move(request: HttpRequest, pk: int) -> HttpResponse:
 # --- one-tap links (no login) --------------------------------------------------------------------
 
 
+@login_not_required  # public: the signed token from the reminder is the credential
 @require_http_methods(["GET", "POST"])
 def one_tap(request: HttpRequest, token: str) -> HttpResponse:
     """Confirm / cancel / move from a reminder, without signing in.
@@ -1000,7 +1006,7 @@ def staff_appointment(request: HttpRequest, pk: int) -> HttpResponse:
     return _appointment_page(request, appointment_for_staff(pk))
 
 
-@staff_required
+@duty_required("appointments")
 @require_POST
 def staff_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = appointment_for_staff(pk)
@@ -1021,7 +1027,7 @@ def staff_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     return _appointment_page(request, appointment, cancel_form=form, status=400)
 
 
-@staff_required
+@duty_required("appointments")
 @require_POST
 def staff_outcome(request: HttpRequest, pk: int) -> HttpResponse:
     """Attended / no-show from the appointment's day on, once; "booked" undoes a mark."""
@@ -1107,7 +1113,7 @@ def _staff_pick(
     return context
 
 
-@staff_required
+@duty_required("appointments")
 @require_http_methods(["GET", "POST"])
 def staff_book(request: HttpRequest) -> HttpResponse:
     """Book for a client on the phone: find the client, then as a client would, with the
@@ -1210,7 +1216,7 @@ def _staff_confirm(request: HttpRequest, client: Client, data) -> HttpResponse:
     )
 
 
-@staff_required
+@duty_required("appointments")
 @require_http_methods(["GET", "POST"])
 def staff_move(request: HttpRequest, pk: int) -> HttpResponse:
     appointment = appointment_for_staff(pk)
@@ -1328,7 +1334,7 @@ def _absences_denied(request: HttpRequest, *, what: str = "") -> HttpResponse:
     return render(request, "booking/staff/absences_denied.html", {"what": what}, status=403)
 
 
-@staff_required
+@duty_required("appointments")
 @require_http_methods(["GET", "POST"])
 def hours(request: HttpRequest) -> HttpResponse:
     """Weekly hours per practitioner, extra openings, closures and time off on one page.
@@ -1437,7 +1443,7 @@ def _enter_absence(request: HttpRequest, form, kind: str) -> HttpResponse:
     return redirect("booking:hours")
 
 
-@staff_required
+@duty_required("appointments")
 @require_http_methods(["GET", "POST"])
 def absence(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
     """A saved closure or time off and the appointments still booked inside it: move each
@@ -1511,46 +1517,107 @@ def services_page(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     )
 
 
+def feed_for(user, raw: str, *, revoking: bool) -> CalendarFeed:
+    """A feed this person may act on, else 404: their own practitioner's; any feed for the
+    manager, but only to revoke it (offboarding)."""
+    feeds = CalendarFeed.objects.select_related("practitioner").filter(revoked_at=None)
+    if not (revoking and user.role == "manager"):
+        feeds = feeds.filter(practitioner__user=user)
+    found = feeds.filter(pk=int(raw) if raw.isdigit() else 0).first()
+    if found is None:
+        raise Http404
+    return found
+
+
 @staff_required
 @require_http_methods(["GET", "POST"])
 def feeds(request: HttpRequest) -> HttpResponse:
-    """Private calendar feeds: a practitioner subscribes their phone's calendar to a secret URL."""
-    practitioners = Practitioner.objects.active().annotate(
-        live=Count("feeds", filter=Q(feeds__revoked_at=None))
-    )
+    """A practitioner's private calendar feed, made, renewed and revoked by that practitioner.
+
+    Nobody makes a feed for someone else: the address is a secret its holder answers for, and
+    the choice of showing animal names in a phone's calendar is theirs. The manager may revoke
+    any feed (someone leaving), reception none.
+    """
+    user = request.user
+    own = Practitioner.objects.filter(user=user, is_active=True).first()
     new_url = ""
     if request.method == "POST":
-        raw = request.POST.get("practitioner", "")
-        practitioner = practitioners.filter(pk=int(raw) if raw.isdigit() else 0).first()
-        if practitioner is None:
-            raise Http404
-        CalendarFeed.objects.filter(practitioner=practitioner, revoked_at=None).update(
-            revoked_at=timezone.now()
-        )
-        if request.POST.get("action") != "revoke":
-            _feed, token = CalendarFeed.issue(practitioner)
+        action = request.POST.get("action", "")
+        if action == "issue":
+            if own is None:
+                raise PermissionDenied
+            _feed, token = CalendarFeed.issue(
+                own, by=user, include_names=request.POST.get("include_names") == "on"
+            )
             new_url = request.build_absolute_uri(reverse("booking:feed", args=[token]))
             messages.success(request, _("New feed address made; the old one no longer works."))
+        elif action in ("renew", "revoke"):
+            found = feed_for(user, request.POST.get("feed", ""), revoking=action == "revoke")
+            if action == "renew":
+                _feed, token = found.renew(by=user)
+                new_url = request.build_absolute_uri(reverse("booking:feed", args=[token]))
+                messages.success(request, _("Feed renewed: use the new address below."))
+            else:
+                found.revoke()
+                messages.success(request, _("Feed revoked."))
         else:
-            messages.success(request, _("Feed revoked."))
+            raise Http404
+    now = timezone.now()
+    mine = own.feeds.filter(revoked_at=None).select_related("created_by") if own else []
+    others = []
+    if user.role == "manager":
+        others = (
+            CalendarFeed.objects.filter(revoked_at=None)
+            .exclude(practitioner=own)
+            .select_related("practitioner", "created_by")
+            .order_by("practitioner__name", "-created_at")
+        )
     return render(
-        request, "booking/staff/feeds.html", {"practitioners": practitioners, "new_url": new_url}
+        request,
+        "booking/staff/feeds.html",
+        {
+            "own": own,
+            "mine": mine,
+            "others": others,
+            "now": now,
+            "new_url": new_url,
+            "days": feed_days(),
+        },
     )
 
 
+@login_not_required  # public: the secret token is the credential (calendars cannot sign in)
 @require_GET
 def feed(request: HttpRequest, token: str) -> HttpResponse:
     from booking import ics
 
     found = CalendarFeed.by_token(token)
     if found is None:
+        # Never the token itself in the log: it is a credential.
+        log_access(
+            request, action=AccessLog.Action.DENIED, object_type="calendar_feed", object_id=""
+        )
         raise Http404
+    log_access(
+        request,
+        action=AccessLog.Action.VIEW,
+        object_type="calendar_feed",
+        object_id=found.pk,
+        user=found.practitioner.user,
+    )
     now = timezone.now()
     appointments = (
         Appointment.objects.with_related()
         .filter(practitioner=found.practitioner, starts_at__gte=now - timedelta(days=30))
         .order_by("starts_at")[:2000]
     )
-    # Minimal data in the feed: a phone calendar is not the place for health details.
-    body = ics.calendar([ics_event(a, now=now) for a in appointments], name=found.practitioner.name)
+    # Minimal data in the feed: a phone calendar is not the place for health details, nor for
+    # the animal's name unless the practitioner chose so when making the feed.
+    events = []
+    for appointment in appointments:
+        event = ics_event(appointment, now=now)
+        if not found.include_names:
+            event = replace(event, summary=appointment.service.name)
+        events.append(event)
+    body = ics.calendar(events, name=found.practitioner.name)
     return HttpResponse(body, content_type="text/calendar; charset=utf-8")

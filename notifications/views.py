@@ -5,6 +5,7 @@ import json
 import logging
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -84,6 +85,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     )
 
 
+@login_not_required  # public: the signed token is the credential
 @csrf_exempt  # the signed token is the credential; mail clients' one-click POST has no cookie
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
@@ -106,6 +108,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/unsubscribe.html", {"state": state, "token": token})
 
 
+@login_not_required  # public: the provider signs the body
 @csrf_exempt  # called by the SMS provider, authenticated by the body's HMAC signature
 @require_POST
 def sms_receipt(request: HttpRequest) -> HttpResponse:

@@ -24,10 +24,13 @@ from portal.lib.env import (
     random_secret_key,
     secret_from_env_or_file,
 )
+from portal.lib.fs import private_dir
 from portal.lib.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ACCUEIL_VAR_DIR") or BASE_DIR / "var")
+# The database, local secrets and media live here: this account's alone (0700; portal/lib/fs.py).
+private_dir(VAR_DIR)
 
 DEBUG = env_bool("DJANGO_DEBUG", default=False)
 SECRET_KEY = secret_from_env_or_file("SECRET_KEY", VAR_DIR / "secret_key", random_secret_key)
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "allauth",
     "allauth.account",
+    "allauth.usersessions",  # each sign-in listed (device, IP), so others can be ended
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -88,7 +92,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Deny by default: a view is public only when marked so (portal/deny.py).
+    "portal.deny.LoginRequiredMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    # Idle and absolute session limits, and no-store on every page (portal/sessions.py).
+    "portal.sessions.SessionLimitsMiddleware",
     "portal.middleware.ClinicTimezoneMiddleware",
     "portal.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -254,6 +262,21 @@ ACCUEIL_BACKUP_CODES = 10
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
+# Database sessions whose row expires with the limits below (portal/sessions.py). A session ends
+# after IDLE without a request, and in any case MAX after signing in; staff sooner than clients.
+SESSION_ENGINE = "portal.sessions"
+ACCUEIL_SESSION_IDLE_STAFF = env_int("ACCUEIL_SESSION_IDLE_STAFF_MINUTES", 30, minimum=2) * 60
+ACCUEIL_SESSION_MAX_STAFF = env_int("ACCUEIL_SESSION_MAX_STAFF_HOURS", 12, minimum=1) * 3600
+ACCUEIL_SESSION_IDLE_CLIENT = (
+    env_int("ACCUEIL_SESSION_IDLE_CLIENT_MINUTES", 7 * 24 * 60, minimum=2) * 60
+)
+ACCUEIL_SESSION_MAX_CLIENT = env_int("ACCUEIL_SESSION_MAX_CLIENT_HOURS", 30 * 24, minimum=1) * 3600
+for _who in ("STAFF", "CLIENT"):
+    if globals()[f"ACCUEIL_SESSION_IDLE_{_who}"] > globals()[f"ACCUEIL_SESSION_MAX_{_who}"]:
+        raise ImproperlyConfigured(
+            f"ACCUEIL_SESSION_IDLE_{_who}_MINUTES must not be longer than "
+            f"ACCUEIL_SESSION_MAX_{_who}_HOURS."
+        )
 HTTPS = env_bool("ACCUEIL_HTTPS", default=False)
 SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
@@ -332,6 +355,13 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+# Small uploads stay in memory; larger ones reach the temporary file only as ciphertext, under a
+# key held in memory for the request (portal/lib/uploads.py), never in clear.
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "portal.lib.uploads.EncryptedTemporaryFileUploadHandler",
+]
 
 # --- Logging -------------------------------------------------------------------------------------
 # ACCUEIL_LOG_FORMAT: plain (make run) or json (production: one JSON object per line, with the

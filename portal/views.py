@@ -1,8 +1,10 @@
 import sys
 
 from allauth.account.adapter import get_adapter
+from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.paginator import Paginator
 from django.db import InterfaceError, OperationalError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
@@ -17,11 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_otp import login as otp_login
 from django_otp import user_has_device
 
-from portal import two_factor
+from portal import sessions, two_factor
 from portal.access import (
     client_for_staff,
     client_of,
     client_required,
+    duty_required,
     is_staff,
     manager_required,
     staff_required,
@@ -50,6 +53,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home_client.html", context)
 
 
+@login_not_required  # public: shown in e-mails, before any sign-in
 @require_GET
 def clinic_logo(request: HttpRequest) -> FileResponse:
     clinic = Clinic.current()
@@ -129,7 +133,7 @@ def clients(request: HttpRequest) -> HttpResponse:
     return render(request, template, {"page": page, "q": query})
 
 
-@staff_required
+@duty_required("clients")
 @require_http_methods(["GET", "POST"])
 def client_new(request: HttpRequest) -> HttpResponse:
     form = ClientForm(request.POST or None)
@@ -148,7 +152,7 @@ def client_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "portal/client_detail.html", {"client": client, "panels": panels})
 
 
-@staff_required
+@duty_required("clients")
 @require_POST
 def client_invite(request: HttpRequest, pk: int) -> HttpResponse:
     client = client_for_staff(pk)
@@ -167,6 +171,7 @@ def client_invite(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Invitations ---------------------------------------------------------------------------------
 
 
+@login_not_required  # public: the invitation token is the credential
 @require_GET
 def invitation(request: HttpRequest, token: str) -> HttpResponse:
     found = Invitation.objects.by_token(token)
@@ -209,8 +214,31 @@ def security(request: HttpRequest) -> HttpResponse:
         {
             "enrolled": user_has_device(request.user, confirmed=True),
             "mandatory": is_staff(request.user),
+            "sign_ins": sessions.signed_in(request.user, current_key=request.session.session_key),
         },
     )
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """Ends every other sign-in of the account (their open pages and websockets too), and this
+    one as well when asked."""
+    ended = sessions.end_sessions(request.user, keep=request.session.session_key)
+    if request.POST.get("this_one"):
+        logout(request)
+        messages.success(request, _("You are signed out on every device, this one too."))
+        return redirect(settings.LOGIN_URL)
+    messages.success(
+        request,
+        ngettext(
+            "Signed out on %(count)d other device.",
+            "Signed out on %(count)d other devices.",
+            ended,
+        )
+        % {"count": ended},
+    )
+    return redirect("portal:security")
 
 
 @login_required

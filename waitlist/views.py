@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -237,6 +238,7 @@ def _state(offer: Offer) -> str:
     return "open"
 
 
+@login_not_required  # public: the offer's token is the credential
 @require_http_methods(["GET", "POST"])
 def offer(request: HttpRequest, token: str) -> HttpResponse:
     """The slot and one "Take it" button; only the POST books. Works without signing in."""
