@@ -566,3 +566,84 @@ def verify_stream(
     for _chunk in decrypt_stream(keyring, wrapped, src, aad=aad):
         pass
     src.seek(start)
+
+
+class StreamEncryptor:
+    """`encrypt_stream` for data pushed piece by piece, in the same format.
+
+    For a producer that calls us rather than one we can iterate, such as an upload handler that
+    receives the request body chunk by chunk: ``write`` each piece, then ``finish`` once, which
+    writes the final chunk and returns what `encrypt_stream` would have. Memory stays at about
+    one chunk. The output decrypts with `decrypt_stream` and the same keyring and aad.
+    """
+
+    def __init__(
+        self, keyring: Keyring, dst: BinaryIO, *, aad: bytes = b"", chunk_size: int = CHUNK_SIZE
+    ) -> None:
+        _check_chunk_size(chunk_size)
+        dek = AESGCM.generate_key(bit_length=256)
+        self.wrapped_key = wrap_key(keyring, dek).serialize()
+        self._aead = AESGCM(dek)
+        self._prefix = os.urandom(_NONCE_PREFIX_SIZE)
+        self._header = _HEADER.pack(STREAM_MAGIC, chunk_size, self._prefix)
+        self._dst = dst
+        self._aad = aad
+        self._chunk_size = chunk_size
+        self._buffer = bytearray()
+        self._digest = hashlib.sha256()
+        self._plaintext_size = 0
+        self._index = 0
+        self._info: EncryptedInfo | None = None
+        _write_all(dst, self._header)
+        self._written = len(self._header)
+
+    def _seal(self, chunk: bytes, final: bool) -> None:
+        if self._index > _MAX_CHUNK_INDEX:
+            raise CryptoError("Stream too long: the chunk counter would wrap around.")
+        sealed = self._aead.encrypt(
+            _chunk_nonce(self._prefix, self._index),
+            chunk,
+            _chunk_aad(self._header, self._index, final, self._aad),
+        )
+        _write_all(self._dst, sealed)
+        self._written += len(sealed)
+        self._index += 1
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Encrypt `data`; every chunk it completes is written at once. Returns len(data)."""
+        if self._info is not None:
+            raise CryptoError("This stream is finished: nothing more can be written to it.")
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"StreamEncryptor needs bytes, got {type(data)}.")
+        size = len(data)
+        if not size:
+            return 0
+        self._digest.update(data)
+        self._plaintext_size += size
+        self._buffer += data
+        while len(self._buffer) >= self._chunk_size:
+            self._seal(bytes(self._buffer[: self._chunk_size]), final=False)
+            del self._buffer[: self._chunk_size]
+        return size
+
+    def finish(self) -> EncryptedInfo:
+        """Write the final chunk (possibly empty) and say what was written. Idempotent."""
+        if self._info is None:
+            self._seal(bytes(self._buffer), final=True)
+            self._buffer = bytearray()
+            self._info = EncryptedInfo(
+                wrapped_key=self.wrapped_key,
+                plaintext_size=self._plaintext_size,
+                ciphertext_size=self._written,
+                plaintext_sha256=self._digest.hexdigest(),
+            )
+        return self._info
+
+
+def ephemeral_keyring() -> Keyring:
+    """A keyring with one random master key that exists only in this process's memory.
+
+    For data that must be encrypted on disk for a moment (an upload being received) and never
+    read by another process: once the keyring is dropped, what it encrypted is unreadable.
+    """
+    return Keyring([MasterKey(kid="ephemeral", key=os.urandom(KEY_SIZE))])
