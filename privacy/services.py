@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.core.files import File
@@ -361,6 +362,10 @@ def delete_sessions(user: User) -> int:
     store = import_module(settings.SESSION_ENGINE).SessionStore
     for key in doomed:
         store(session_key=key).delete()  # through the store: a cached_db engine forgets it too
+    if apps.is_installed("allauth.usersessions"):
+        from allauth.usersessions.models import UserSession
+
+        UserSession.objects.filter(user=user).delete()  # the "signed in on" list
     return len(doomed)
 
 

@@ -113,13 +113,18 @@ def test_the_zip_holds_what_the_client_sees_and_no_more(
         idempotency_key="test:1",
     )
     PreferenceChange.objects.create(
-        client=client, by=client_user, how="client_page", what="marketing_opt_in",
-        old_value="no", new_value="yes",
+        client=client,
+        by=client_user,
+        how="client_page",
+        what="marketing_opt_in",
+        old_value="no",
+        new_value="yes",
     )
     export = _ready_export(client_user)
 
     stored = default_storage.open(export.file.name, "rb").read()
-    assert not stored.startswith(b"PK") and b"Camille" not in stored  # encrypted at rest
+    assert not stored.startswith(b"PK")
+    assert b"Camille" not in stored
 
     archive = zipfile.ZipFile(io.BytesIO(_download(as_client, export)))
     data = json.loads(archive.read("data.json"))
@@ -129,7 +134,8 @@ def test_the_zip_holds_what_the_client_sees_and_no_more(
     assert [p["name"] for p in data["patients"]] == ["Filou"]
     assert data["patients"][0]["history"][0]["summary"] == "All good."
     assert "Team only!" not in text
-    assert "Draft note" not in text and "Not yours" not in text
+    assert "Draft note" not in text
+    assert "Not yours" not in text
     assert [r["title"] for r in data["reports"]] == ["Blood test"]
     assert archive.read(data["reports"][0]["file"]) == report_pdf
     assert data["appointments"][0]["reason"] == "He limps"
@@ -150,11 +156,13 @@ def test_the_download_is_logged_and_works_once(as_client, client_user):
     assert "already downloaded on" in again.content.decode()
     assert "already downloaded on" in page.content.decode()
     export.refresh_from_db()
-    assert export.status == DataExport.Status.DOWNLOADED and export.file.name == ""
+    assert export.status == DataExport.Status.DOWNLOADED
+    assert export.file.name == ""
     log = AccessLog.objects.filter(object_type="data_export", object_id=str(export.pk))
     assert list(log.values_list("action", "user")) == [("download", client_user.pk)]
     home = as_client.get(reverse("privacy:home")).content.decode()
-    assert "Downloaded on" in home and "Prepare my data" in home
+    assert "Downloaded on" in home
+    assert "Prepare my data" in home
 
 
 def test_an_expired_export_explains_what_to_do_and_is_deleted(as_client, client_user):
@@ -162,14 +170,13 @@ def test_an_expired_export_explains_what_to_do_and_is_deleted(as_client, client_
     name = export.file.name
 
     # Seven days on, as the row sees it (travelling would also end the session).
-    DataExport.objects.filter(pk=export.pk).update(
-        expires_at=timezone.now() - timedelta(minutes=1)
-    )
+    DataExport.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
     response = as_client.post(reverse("privacy:export", args=[export.pk]))
     home = as_client.get(reverse("privacy:home")).content.decode()
 
     assert response.status_code == 410
-    assert "expired" in response.content.decode() and "Prepare a new one" in response.content.decode()
+    assert "expired" in response.content.decode()
+    assert "Prepare a new one" in response.content.decode()
     assert not default_storage.exists(name)
     assert "expired before it was downloaded: ask again" in home
     assert not AccessLog.objects.filter(action="download").exists()
@@ -193,7 +200,8 @@ def test_staff_and_anonymous_cannot_ask_for_a_client_export(as_reception, client
     assert as_reception.get(reverse("privacy:home")).status_code == 403
     assert as_reception.post(reverse("privacy:export_request")).status_code == 403
     response = client.get(reverse("privacy:home"))
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert response.status_code == 302
+    assert "/accounts/login/" in response["Location"]
     assert not DataExport.objects.exists()
 
 
