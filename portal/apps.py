@@ -41,6 +41,10 @@ class PortalConfig(AppConfig):
         # Before any URLconf (HTTP or websocket routes) is read: every app's URLs use `<id:…>`.
         converters.register()
 
+        from portal import sessions
+
+        sessions.connect_signals()  # a password change ends the account's other sessions
+
     def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
         from portal.dashboard import Panel
 
