@@ -20,10 +20,11 @@ from asgiref.sync import SyncToAsync
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import close_old_connections, connections
-from django.db.models import Exists, OuterRef, Subquery, Value, prefetch_related_objects
+from django.db.models import Exists, F, OuterRef, Subquery, prefetch_related_objects
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -34,6 +35,7 @@ from django_otp.models import Device
 from messaging import live, prepared, services
 from messaging.access import can_read, log_scope, session_verified
 from messaging.models import Attachment, Conversation, Message, QuickReply
+from portal import sessions
 from portal.access import is_staff
 from portal.models import STAFF_ROLES, AccessLog, Client, Clinic, User
 
@@ -133,16 +135,30 @@ class _CheckedConsumer(AsyncWebsocketConsumer):
         user = User.objects.filter(pk=scope_user.pk, is_active=True).first()
         if user is None or not session_verified(user, session):
             return None
+        # A password changed since (here or elsewhere): the session's auth hash no longer
+        # matches, as Django checks on every HTTP request.
+        if not sessions.auth_hash_matches(session.get(HASH_SESSION_KEY), user.password):
+            return None
         return user
 
     def _connecting_user(self) -> User | None:
         """At connect, AuthMiddleware has just read the session and the user from the database
-        in this very handshake: only the second factor is left to check."""
+        in this very handshake (and checked the session's auth hash against the password): only
+        the second factor is left to check."""
         user = self.scope.get("user")
         session = self.scope.get("session")
         if user is None or not user.is_authenticated or not user.is_active or session is None:
             return None
         return user if session_verified(user, session) else None
+
+    async def _join_account(self) -> None:
+        """Listen for "sessions revoked" (a password change, "sign out everywhere")."""
+        self.account_group = sessions.user_group(self.user.pk)
+        await self.channel_layer.group_add(self.account_group, self.channel_name)
+
+    async def _leave_account(self) -> None:
+        if getattr(self, "account_group", None):
+            await self.channel_layer.group_discard(self.account_group, self.channel_name)
 
     async def _send_html(self, html: str) -> None:
         if html.strip():
@@ -179,6 +195,7 @@ class ConversationConsumer(_CheckedConsumer):
         await self.channel_layer.group_add(
             live.conversation_group(self.conversation_id), self.channel_name
         )
+        await self._join_account()
         await self.accept()
 
     @database_sync_to_async
@@ -221,6 +238,8 @@ class ConversationConsumer(_CheckedConsumer):
         self.side: live.Side = "clinic" if self.staff else "client"
         session = self.scope["session"]
         self.session_key = session.session_key
+        self.session_hash = session.get(HASH_SESSION_KEY)
+        self.password_checked = user.password  # AuthMiddleware compared the hash at connect
         self.device = _device_of(session)
         self.user = user
         self.queries = None  # compiled on the first event (`_prepare`): a connect alone needs none
@@ -233,17 +252,16 @@ class ConversationConsumer(_CheckedConsumer):
             return self.queries
         user_pk = self.user.pk
         query = Conversation.objects.filter(pk=self.conversation_id).order_by()
+        # `_person` is the account's password column (NULL when the account no longer may
+        # read): the session's auth hash is checked against it, in this same query.
         if self.staff:
-            query = query.annotate(
-                _person=Exists(
-                    User.objects.filter(pk=user_pk, is_active=True, role__in=STAFF_ROLES)
-                )
-            )
+            staff = User.objects.filter(pk=user_pk, is_active=True, role__in=STAFF_ROLES)
+            query = query.annotate(_person=Subquery(staff.values("password")[:1]))
         else:
             query = query.filter(client__user_id=user_pk, client__user__is_active=True)
-            query = query.annotate(_person=Value(True))
+            query = query.annotate(_person=F("client__user__password"))
         checks = ["_person"]
-        if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db":
+        if sessions.stored_in_table():
             # The expiry is read, and compared with now in Python: the SQL never changes.
             query = query.annotate(
                 _session_expires=Subquery(
@@ -279,7 +297,8 @@ class ConversationConsumer(_CheckedConsumer):
         """The same rights, re-read in one query on every event (the hot path).
 
         The session still exists and has not expired (signing out, or a password change
-        elsewhere, deletes it), the account is active (and still staff, with its second-factor
+        elsewhere, deletes it), its auth hash still matches the password (`_person` is the
+        password column), the account is active (and still staff, with its second-factor
         device still confirmed), and for a client the conversation is still theirs. The query is
         compiled once, on the socket's first event (`_prepare`); it returns the conversation
         with its client and assignee, as the fragments show them.
@@ -290,6 +309,7 @@ class ConversationConsumer(_CheckedConsumer):
         allowed = (
             row is not None
             and row["_person"]
+            and self._password_unchanged(row["_person"])
             and (
                 row["_session_expires"] is not None and row["_session_expires"] > timezone.now()
                 if "_session_expires" in row
@@ -311,6 +331,16 @@ class ConversationConsumer(_CheckedConsumer):
         conversation.client = prepared.instance(Client, using, row, _CLIENT, "client__")
         conversation.assignee = prepared.instance(User, using, row, _PERSON, "assignee__")
         return conversation
+
+    def _password_unchanged(self, password: str) -> bool:
+        """The session's auth hash against the password column, computed again only when the
+        column differs from the one last found good (an HMAC, not one per event)."""
+        if password == self.password_checked:
+            return True
+        if not sessions.auth_hash_matches(self.session_hash, password):
+            return False
+        self.password_checked = password
+        return True
 
     def _messages_after(self, seq: int) -> list[Message]:
         """Message.objects.after(conversation, seq), through the query compiled at connect:
@@ -339,6 +369,7 @@ class ConversationConsumer(_CheckedConsumer):
         await self.channel_layer.group_discard(
             live.conversation_group(self.conversation_id), self.channel_name
         )
+        await self._leave_account()
         if self.user is not None:
             await database_sync_to_async(services.connection_closed)(channel_name=self.channel_name)
 
@@ -577,6 +608,11 @@ class ConversationConsumer(_CheckedConsumer):
     async def conversation_changed(self, event: live.ConversationChanged) -> None:
         await self.conversation_read(event)  # the same fragment: status, assignee, read marks
 
+    async def sessions_revoked(self, event: dict) -> None:
+        """Sessions of this account were ended, or its password changed: re-check this one."""
+        if await database_sync_to_async(self._still_allowed)() is None:
+            await self._refuse()
+
     def _status_html(self) -> str | None:
         conversation = self._still_allowed()
         if conversation is None:
@@ -622,6 +658,7 @@ class InboxConsumer(_CheckedConsumer):
             return
         self.group = group
         await self.channel_layer.group_add(group, self.channel_name)
+        await self._join_account()
         await self.accept()
 
     def _group(self) -> str | None:
@@ -638,6 +675,7 @@ class InboxConsumer(_CheckedConsumer):
     async def disconnect(self, code: int) -> None:
         if getattr(self, "group", None):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self._leave_account()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         return  # nothing to say from this side; frames are ignored
@@ -648,6 +686,10 @@ class InboxConsumer(_CheckedConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self._send_html(html)
+
+    async def sessions_revoked(self, event: dict) -> None:
+        if await database_sync_to_async(self._fresh_user)() is None:
+            await self.close(code=CLOSE_FORBIDDEN)
 
     def _counts_html(self) -> str | None:
         from messaging import views
