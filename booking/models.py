@@ -402,16 +402,50 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class CalendarFeed(models.Model):
-    """A practitioner's private iCalendar feed: a secret URL, revocable.
+def feed_days() -> int:
+    """How long a calendar feed lives before it must be renewed (BOOKING_FEED_DAYS, 180)."""
+    return int(getattr(settings, "BOOKING_FEED_DAYS", 180))
 
-    Only a hash of the token is kept, so the URL is shown once when it is made.
+
+def _feed_expiry() -> datetime:
+    return timezone.now() + timedelta(days=feed_days())
+
+
+class CalendarFeedQuerySet(models.QuerySet["CalendarFeed"]):
+    def live(self, now: datetime | None = None) -> CalendarFeedQuerySet:
+        """Feeds a calendar may still read: not revoked, not expired, and their practitioner
+        still working here with an active account (checked at each read, so deactivating the
+        account or the practitioner stops every feed at once)."""
+        return self.filter(
+            revoked_at=None,
+            expires_at__gt=now or timezone.now(),
+            practitioner__is_active=True,
+            practitioner__user__is_active=True,
+        )
+
+
+class CalendarFeed(models.Model):
+    """A practitioner's private iCalendar feed: a secret URL, revocable, expiring.
+
+    Only a hash of the token is kept, so the URL is shown once when it is made. Events carry
+    no animal's name unless the practitioner chose so when making the feed.
     """
 
     practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="feeds")
     token_hash = models.CharField(max_length=64, unique=True)
+    include_names = models.BooleanField(_("include animal names"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(default=_feed_expiry)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CalendarFeedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -420,14 +454,39 @@ class CalendarFeed(models.Model):
         return f"{self.practitioner} feed"
 
     @classmethod
-    def issue(cls, practitioner: Practitioner) -> tuple[CalendarFeed, str]:
+    def issue(
+        cls, practitioner: Practitioner, *, by=None, include_names: bool = False
+    ) -> tuple[CalendarFeed, str]:
+        """A new feed for `practitioner`; their live ones are revoked (one address at a time)."""
         token = secrets.token_urlsafe(32)
-        return cls.objects.create(practitioner=practitioner, token_hash=_hash_token(token)), token
+        now = timezone.now()
+        cls.objects.filter(practitioner=practitioner, revoked_at=None).update(revoked_at=now)
+        feed = cls.objects.create(
+            practitioner=practitioner,
+            token_hash=_hash_token(token),
+            include_names=include_names,
+            created_at=now,
+            created_by=by,
+            expires_at=now + timedelta(days=feed_days()),
+        )
+        return feed, token
+
+    def renew(self, *, by) -> tuple[CalendarFeed, str]:
+        """A new token with the same options; this one stops working."""
+        return CalendarFeed.issue(self.practitioner, by=by, include_names=self.include_names)
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
 
     @classmethod
     def by_token(cls, token: str) -> CalendarFeed | None:
+        """The live feed behind `token`, or None (unknown, revoked, expired, or its account
+        deactivated)."""
         return (
-            cls.objects.select_related("practitioner")
-            .filter(token_hash=_hash_token(token), revoked_at=None)
+            cls.objects.live()
+            .select_related("practitioner")
+            .filter(token_hash=_hash_token(token))
             .first()
         )

@@ -36,8 +36,8 @@ from messaging import live, prepared, services
 from messaging.access import can_read, log_scope, session_verified
 from messaging.models import Attachment, Conversation, Message, QuickReply
 from portal import sessions
-from portal.access import is_staff
-from portal.models import STAFF_ROLES, AccessLog, Client, Clinic, User
+from portal.access import has_duty, is_staff
+from portal.models import STAFF_ROLES, AccessLog, Client, Clinic, Duty, User
 
 logger = logging.getLogger(__name__)
 
@@ -504,6 +504,8 @@ class ConversationConsumer(_CheckedConsumer):
         conversation = self._still_allowed()
         if conversation is None:
             return None
+        if self.staff and not has_duty(self.user, Duty.MESSAGES, fresh=True):
+            return None  # staff answer only with the "messages" duty (issue 11)
         error = ""
         with live.collecting() as sends:
             try:

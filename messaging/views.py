@@ -22,12 +22,15 @@ from messaging.models import Attachment, Conversation, Message, QuickReply, Stat
 from portal.access import (
     client_of,
     client_required,
+    duty_denied,
+    duty_required,
+    has_duty,
     is_staff,
     log_access,
     manager_required,
     staff_required,
 )
-from portal.models import AccessLog, Client, Clinic, User
+from portal.models import AccessLog, Client, Clinic, Duty, User
 
 # Filter labels name a set of conversations: "Urgentes", "Fermées" in French, plural, where the
 # badge on one conversation says "Urgente".
@@ -198,6 +201,9 @@ def _page_context(request, conversation: Conversation, thread, compose: ComposeF
 @require_POST
 def send(request: HttpRequest, pk: int) -> HttpResponse:
     """The form without JavaScript, and with an attachment: a plain POST, then the page."""
+    if is_staff(request.user) and not has_duty(request.user, Duty.MESSAGES):
+        # Clients always answer their own conversations; staff need the "messages" duty.
+        return duty_denied(request, Duty.MESSAGES)
     conversation = _readable(request, pk)
     form = ComposeForm(request.POST, request.FILES)
     if form.is_valid():
@@ -280,7 +286,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@staff_required
+@duty_required("messages")
 @require_POST
 def assign(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = _readable(request, pk)
@@ -291,7 +297,7 @@ def assign(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("messaging:conversation", pk)
 
 
-@staff_required
+@duty_required("messages")
 @require_POST
 def take(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = _readable(request, pk)
@@ -299,7 +305,7 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("messaging:conversation", pk)
 
 
-@staff_required
+@duty_required("messages")
 @require_POST
 def set_status(request: HttpRequest, pk: int) -> HttpResponse:
     conversation = _readable(request, pk)

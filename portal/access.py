@@ -10,9 +10,10 @@ from functools import wraps
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from portal.lib.net import client_ip
-from portal.models import STAFF_ROLES, AccessLog, Client, Role, User
+from portal.models import STAFF_ROLES, AccessLog, Client, Duties, Duty, Role, User
 
 View = Callable[..., HttpResponse]
 
@@ -84,4 +85,56 @@ def log_access(
         detail=detail[:300],
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", "")[:300],
+    )
+
+
+# --- Separation of duties (issue 11) -------------------------------------------------------------
+# Kept apart from the access log above: the duties work owns this block.
+
+
+def duties_of(user: User, *, fresh: bool = False) -> frozenset[str]:
+    """The duties of `user`'s role; none for a client or an inactive account.
+
+    Read once per request: the table is kept on the user object, which lives as long as the
+    request (a duty changed meanwhile takes effect from the next request). A websocket's user
+    lives as long as the socket, so its consumer asks with `fresh=True` on each event.
+    """
+    if not is_staff(user):
+        return frozenset()
+    table = None if fresh else getattr(user, "_duties_table", None)
+    if table is None:
+        table = Duties.table()
+        user._duties_table = table
+    return table.get(user.role, frozenset())
+
+
+def has_duty(user: User, duty: str, *, fresh: bool = False) -> bool:
+    return duty in duties_of(user, fresh=fresh)
+
+
+def duty_required(duty: str) -> Callable[[View], View]:
+    """Staff whose role holds `duty`, else a 403 page naming the duty and who can grant it."""
+    if duty not in Duty.values:
+        raise ValueError(f"Unknown duty: {duty}")
+
+    def decorator(view: View) -> View:
+        @staff_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not has_duty(request.user, duty):
+                return duty_denied(request, duty)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def duty_denied(request: HttpRequest, duty: str) -> HttpResponse:
+    managers = User.objects.filter(role=Role.MANAGER, is_active=True).order_by("pk")
+    return render(
+        request,
+        "portal/duty_denied.html",
+        {"duty": Duty(duty), "managers": list(managers[:3])},
+        status=403,
     )

@@ -322,7 +322,8 @@ class AccessLog(models.Model):
 
         if self.pk is not None:
             raise PermissionError("The access log is append-only.")
-        with transaction.atomic():
+        # No savepoint: a failed line fails the caller's transaction, as an unlogged read must.
+        with transaction.atomic(savepoint=False):
             access_log.lock_chain()
             last = AccessLog.objects.order_by("-pk").values_list("row_hash", flat=True).first()
             self.prev_hash = last or ""
@@ -353,3 +354,84 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker_id} ({self.queues})"
+
+
+# --- Separation of duties (issue 11) -------------------------------------------------------------
+
+
+class Duty(models.TextChoices):
+    """What a staff role may change. Reading stays open to all staff (the access log records it)."""
+
+    MEDICAL = "medical", _("Medical records")
+    PUBLISH = "publish", _("Publishing reports")
+    APPOINTMENTS = "appointments", _("Appointments")
+    CLIENTS = "clients", _("Client records")
+    MESSAGES = "messages", _("Messages")
+    SETTINGS = "settings", _("Settings")
+
+
+# "Only vets write and publish reports and medical entries": the manager's defaults leave
+# medical work out, and the manager may change every role's duties but their own "settings".
+DEFAULT_DUTIES: dict[str, frozenset[str]] = {
+    Role.VET: frozenset(
+        {Duty.MEDICAL, Duty.PUBLISH, Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES}
+    ),
+    Role.RECEPTION: frozenset({Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES}),
+    Role.MANAGER: frozenset({Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES, Duty.SETTINGS}),
+}
+
+
+class Duties(models.Model):
+    """The duties of one staff role, as the manager set them on the duties page.
+
+    A role without a row has its defaults (DEFAULT_DUTIES), so a fresh or flushed database
+    behaves as documented without a data migration. "settings" stays with the manager: whoever
+    holds it could grant themselves anything, and the settings pages check the manager role.
+    """
+
+    role = models.CharField(
+        _("role"),
+        max_length=16,
+        unique=True,
+        choices=[(role.value, role.label) for role in Role if role in STAFF_ROLES],
+    )
+    duties = models.JSONField(_("duties"), default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("duties of a role")
+        verbose_name_plural = _("duties of the roles")
+
+    CACHE_KEY = "portal:duties:v1"
+
+    def __str__(self) -> str:
+        return f"{self.role}: {', '.join(self.duties)}"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        # After commit: dropped earlier, a page could cache the old rows again meanwhile.
+        transaction.on_commit(lambda: cache.delete(self.CACHE_KEY))
+
+    @classmethod
+    def table(cls) -> dict[str, frozenset[str]]:
+        """Every staff role's duties, cached (write buttons on every staff page ask)."""
+        table = cache.get(cls.CACHE_KEY)
+        if table is None:
+            table = cls.table_from_rows()
+            cache.set(cls.CACHE_KEY, table, 300)
+        return table
+
+    @classmethod
+    def table_from_rows(cls) -> dict[str, frozenset[str]]:
+        """The stored rows over the defaults (one query)."""
+        table = dict(DEFAULT_DUTIES)
+        for role, duties in cls.objects.values_list("role", "duties"):
+            if role in table:
+                table[role] = frozenset(
+                    d for d in duties if d in Duty.values and d != Duty.SETTINGS
+                )
+        table[Role.MANAGER] = table[Role.MANAGER] | {Duty.SETTINGS}
+        return table

@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.access import client_of, client_required, log_access, staff_required
+from portal.access import client_of, client_required, duty_required, log_access, staff_required
 from portal.lib.crypto import DecryptionError, decrypt_stream, keyring_from_settings, verify_stream
 from portal.models import AccessLog, Client
 from records import services
@@ -263,7 +263,7 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-@staff_required
+@duty_required("clients")
 @require_http_methods(["GET", "POST"])
 def patient_new(request: HttpRequest) -> HttpResponse:
     client = None
@@ -280,7 +280,7 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     return render(request, "records/patient_form.html", {"form": form, "client": client})
 
 
-@staff_required
+@duty_required("clients")
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
@@ -292,7 +292,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "records/patient_form.html", {"form": form, "patient": patient})
 
 
-@staff_required
+@duty_required("clients")
 @require_POST
 def patient_link(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
@@ -395,7 +395,7 @@ def _form_again(request: HttpRequest, patient: Patient, part: str, **forms) -> H
     return render(request, template, context, status=200 if request.htmx else 400)
 
 
-@staff_required
+@duty_required("medical")
 @require_http_methods(["GET", "POST"])
 def add_vaccination(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
@@ -431,7 +431,7 @@ def add_vaccination(request: HttpRequest, pk: int) -> HttpResponse:
     return _added(request, patient, _("Vaccination recorded."))
 
 
-@staff_required
+@duty_required("medical")
 @require_POST
 def add_entry(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
@@ -452,7 +452,7 @@ def add_entry(request: HttpRequest, pk: int) -> HttpResponse:
     return _added(request, patient, _("Added to the history."))
 
 
-@staff_required
+@duty_required("medical")
 @require_POST
 def add_treatment(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
@@ -474,7 +474,7 @@ def add_treatment(request: HttpRequest, pk: int) -> HttpResponse:
     return _added(request, patient, _("Treatment recorded."))
 
 
-@staff_required
+@duty_required("medical")
 @require_POST
 def add_weight(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
@@ -487,7 +487,7 @@ def add_weight(request: HttpRequest, pk: int) -> HttpResponse:
     return _added(request, patient, _("Weight recorded."))
 
 
-@staff_required
+@duty_required("medical")
 @require_POST
 def upload_report(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
@@ -506,7 +506,7 @@ def upload_report(request: HttpRequest, pk: int) -> HttpResponse:
     return _added(request, patient, _("Report saved as a draft: publish it to share it."))
 
 
-@staff_required
+@duty_required("medical")
 @require_POST
 def write_report(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
@@ -524,7 +524,7 @@ def write_report(request: HttpRequest, pk: int) -> HttpResponse:
     return _added(request, patient, _("Report saved as a draft: publish it to share it."))
 
 
-@staff_required
+@duty_required("publish")
 @require_POST
 def publish_report(request: HttpRequest, pk: int) -> HttpResponse:
     report = report_for_staff(request, pk)
@@ -535,7 +535,7 @@ def publish_report(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("records:staff_patient", pk=report.patient_id)
 
 
-@staff_required
+@duty_required("publish")
 @require_POST
 def delete_report(request: HttpRequest, pk: int) -> HttpResponse:
     report = report_for_staff(request, pk)
@@ -546,7 +546,7 @@ def delete_report(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("records:staff_patient", pk=report.patient_id)
 
 
-@staff_required
+@duty_required("clients")
 @require_POST
 def resolve_correction(request: HttpRequest, pk: int) -> HttpResponse:
     correction = correction_for_staff(pk)
