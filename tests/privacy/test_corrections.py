@@ -1,0 +1,67 @@
+"""Correction requests for the client's own details: the client writes, staff resolve."""
+
+import pytest
+from django.urls import reverse
+
+from privacy.models import ProfileCorrection
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_client_asks_and_sees_the_status(as_client, client_user):
+    response = as_client.post(
+        reverse("privacy:correction"), {"message": "My address is now 3 rue des Lilas"}, follow=True
+    )
+
+    page = response.content.decode()
+    assert "The clinic will correct your details" in page
+    assert "My address is now 3 rue des Lilas" in page
+    assert "Waiting for the clinic" in page
+    assert ProfileCorrection.objects.get().client == client_user.client
+
+
+def test_an_empty_request_is_refused_with_a_message(as_client):
+    response = as_client.post(reverse("privacy:correction"), {"message": "   "})
+
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert not ProfileCorrection.objects.exists()
+
+
+def test_staff_resolve_it_with_a_note_the_client_reads(
+    as_client, client_user, as_reception, reception
+):
+    as_client.post(reverse("privacy:correction"), {"message": "Phone: 06 12 34 56 78"})
+    correction = ProfileCorrection.objects.get()
+    listing = as_reception.get(reverse("privacy:requests")).content.decode()
+    assert "Phone: 06 12 34 56 78" in listing
+    assert reverse("portal:client_detail", args=[client_user.client.pk]) in listing
+
+    as_reception.post(
+        reverse("privacy:resolve_correction", args=[correction.pk]), {"note": "Number updated"}
+    )
+    again = as_reception.post(
+        reverse("privacy:resolve_correction", args=[correction.pk]), {"note": "Other"}, follow=True
+    )
+
+    assert "already resolved" in again.content.decode()
+    correction.refresh_from_db()
+    assert correction.resolved_by == reception
+    assert correction.note == "Number updated"
+    page = as_client.get(reverse("privacy:home")).content.decode()
+    assert "Done on" in page
+    assert "Number updated" in page
+
+
+def test_clients_cannot_resolve_and_unknown_ids_are_404(
+    as_client, as_other_client, client_user, as_reception
+):
+    as_client.post(reverse("privacy:correction"), {"message": "Wrong name"})
+    correction = ProfileCorrection.objects.get()
+    url = reverse("privacy:resolve_correction", args=[correction.pk])
+
+    for http in (as_client, as_other_client):
+        assert http.post(url, {"note": "x"}).status_code == 403
+    assert "Wrong name" not in as_other_client.get(reverse("privacy:home")).content.decode()
+    assert as_reception.post(reverse("privacy:resolve_correction", args=[999])).status_code == 404
+    assert ProfileCorrection.objects.get().resolved_at is None
