@@ -39,6 +39,7 @@ def role_required(*roles: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if request.user.role not in roles:
+                log_refusal(request)
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -74,9 +75,14 @@ def log_access(
     object_type: str,
     object_id: object,
     detail: str = "",
+    user: User | None = None,
 ) -> AccessLog:
-    """Append one line to the access log for a read (or refused read) of health data."""
-    user = request.user if request.user.is_authenticated else None
+    """Append one line to the access log for a read (or refused read) of health data.
+
+    `user`: whom the read is for when nobody signed in (a calendar feed read by its token);
+    by default the request's user."""
+    if user is None and request.user.is_authenticated:
+        user = request.user
     return AccessLog.objects.create(
         user=user,
         action=action,
@@ -85,6 +91,19 @@ def log_access(
         detail=detail[:300],
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", "")[:300],
+    )
+
+
+def log_refusal(request: HttpRequest) -> AccessLog:
+    """A signed-in person turned away from a page their role does not open (a client on a staff
+    record page, say): the page's name is the object, its path the detail."""
+    match = request.resolver_match
+    return log_access(
+        request,
+        action=AccessLog.Action.DENIED,
+        object_type="page",
+        object_id=match.view_name if match else "",
+        detail=request.path,
     )
 
 

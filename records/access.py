@@ -16,32 +16,33 @@ def _refuse(request: HttpRequest, object_type: str, pk: object) -> Http404:
     return Http404()
 
 
-def guardianship_for(request: HttpRequest, pk: int) -> Guardianship:
-    """A logged-in client's link to patient `pk`, with the patient, in one query."""
+def guardianship_for(request: HttpRequest, pk: int, *, what: str = "patient") -> Guardianship:
+    """A logged-in client's link to patient `pk`, with the patient, in one query. `what` names
+    the object in the access log line of a refusal (the patient, or their photo)."""
     link = (
         Guardianship.objects.select_related("patient")
         .filter(patient_id=pk, client__user=request.user)
         .first()
     )
     if link is None:
-        raise _refuse(request, "patient", pk)
+        raise _refuse(request, what, pk)
     return link
 
 
-def patient_for_staff(request: HttpRequest, pk: int) -> Patient:
+def patient_for_staff(request: HttpRequest, pk: int, *, what: str = "patient") -> Patient:
     if not is_staff(request.user):
-        raise _refuse(request, "patient", pk)
+        raise _refuse(request, what, pk)
     patient = Patient.objects.filter(pk=pk).first()
     if patient is None:
         raise Http404
     return patient
 
 
-def patient_for_any(request: HttpRequest, pk: int) -> Patient:
+def patient_for_any(request: HttpRequest, pk: int, *, what: str = "patient") -> Patient:
     """For shared endpoints (the photo): staff see every patient, a client only their own."""
     if is_staff(request.user):
-        return patient_for_staff(request, pk)
-    return guardianship_for(request, pk).patient
+        return patient_for_staff(request, pk, what=what)
+    return guardianship_for(request, pk, what=what).patient
 
 
 def report_for(request: HttpRequest, pk: int) -> Report:

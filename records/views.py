@@ -148,9 +148,10 @@ def correction(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def patient_photo(request: HttpRequest, pk: int) -> FileResponse:
-    patient = patient_for_any(request, pk)
+    patient = patient_for_any(request, pk, what="patient_photo")
     if not patient.photo:
         raise Http404
+    log_access(request, action=AccessLog.Action.VIEW, object_type="patient_photo", object_id=pk)
     response = FileResponse(patient.photo.open("rb"))
     response["Cache-Control"] = "private, max-age=3600"
     return response
@@ -284,6 +285,9 @@ def patient_new(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = patient_for_staff(request, pk)
+    log_access(
+        request, action=AccessLog.Action.VIEW, object_type="patient", object_id=pk, detail="edit"
+    )
     form = PatientForm(request.POST or None, request.FILES or None, instance=patient)
     if request.method == "POST" and form.is_valid():
         form.save()
