@@ -6,6 +6,8 @@ from django.utils.translation import gettext_lazy as _
 class RecordsConfig(AppConfig):
     name = "records"
     verbose_name = _("Records")
+    # Reports' `wrapped_key` is found by its name; a patient's photo key is listed here.
+    wrapped_key_fields = [("Patient", "photo_key")]
 
     def ready(self) -> None:
         from records import checks  # noqa: F401 - registers the master-key check

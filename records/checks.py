@@ -16,7 +16,10 @@ from records.keys import wrapped_key_columns
 def master_keys_read_reports(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     keyring = keyring_from_settings()
     for column in wrapped_key_columns():
-        rows = column.model._default_manager.values_list(column.field, flat=True)
+        # A blank key is a row with nothing encrypted (a patient without a photo).
+        rows = column.model._default_manager.exclude(**{column.field: ""}).values_list(
+            column.field, flat=True
+        )
         try:
             # The oldest and the newest row: between them they cover a key mid-rotation.
             sample = list(rows.order_by("pk")[:1]) + list(rows.order_by("-pk")[:1])

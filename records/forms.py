@@ -4,12 +4,13 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from portal.lib.widgets import IsoDateInput
 from portal.models import Client
-from records.models import EntryKind, Guardianship, Patient
+from records.models import EntryKind, Guardianship, Patient, photo_type
 from records.protocols import vaccines_for
 
 PDF_MAGIC = b"%PDF-"
@@ -26,11 +27,30 @@ def _not_in_future(value: date | None) -> date | None:
     return value
 
 
+class _CurrentPhoto:
+    """What the photo field shows as "currently": a link to the access-checked photo view."""
+
+    def __init__(self, patient: Patient) -> None:
+        self.url = reverse("records:patient_photo", args=[patient.pk])
+
+    def __str__(self) -> str:
+        return str(_("current photo"))
+
+
 class PatientForm(forms.ModelForm):
+    # Not the model's field: the model stores only ciphertext, which the service writes
+    # (records.services.create_patient / update_patient), never the form.
+    photo = forms.ImageField(label=_("Photo"), required=False)
+
     class Meta:
         model = Patient
-        fields = ["name", "species", "breed", "sex", "neutered", "birth_date", "microchip", "photo"]
+        fields = ["name", "species", "breed", "sex", "neutered", "birth_date", "microchip"]
         widgets = {"birth_date": IsoDateInput()}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.photo:
+            self.initial["photo"] = _CurrentPhoto(self.instance)
 
     def clean_birth_date(self) -> date | None:
         return _not_in_future(self.cleaned_data.get("birth_date"))
@@ -40,9 +60,25 @@ class PatientForm(forms.ModelForm):
 
     def clean_photo(self):
         photo = self.cleaned_data.get("photo")
-        if photo and getattr(photo, "size", 0) > 5 * 1024 * 1024:
+        if not isinstance(photo, UploadedFile):
+            return photo  # unchanged (the current photo), cleared (False), or none
+        if photo.size > 5 * 1024 * 1024:
             raise forms.ValidationError(_("The photo is too large (5 MB at most)."))
+        photo.seek(0)
+        head = photo.read(12)
+        photo.seek(0)
+        if photo_type(head) is None:
+            raise forms.ValidationError(_("Send the photo as JPEG, PNG, GIF or WebP."))
         return photo
+
+    @property
+    def new_photo(self) -> UploadedFile | None:
+        photo = self.cleaned_data.get("photo")
+        return photo if isinstance(photo, UploadedFile) else None
+
+    @property
+    def photo_cleared(self) -> bool:
+        return self.cleaned_data.get("photo") is False
 
 
 class LinkClientForm(forms.Form):

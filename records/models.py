@@ -55,9 +55,28 @@ class PatientQuerySet(models.QuerySet["Patient"]):
 
 
 def _photo_path(instance: "Patient", filename: str) -> str:
-    # A random name: the photo is served through an access-checked view, never by its path.
+    # Named by migration 0002, from when photos were stored in clear; kept for it alone.
     suffix = filename.rsplit(".", 1)[-1].lower()[:5] if "." in filename else "jpg"
     return f"patients/{uuid.uuid4().hex}.{suffix}"
+
+
+# The photo formats a browser shows: (magic bytes, offset) -> (content type, extension).
+PHOTO_TYPES: tuple[tuple[bytes, int, str, str], ...] = (
+    (b"\xff\xd8\xff", 0, "image/jpeg", "jpg"),
+    (b"\x89PNG\r\n\x1a\n", 0, "image/png", "png"),
+    (b"GIF8", 0, "image/gif", "gif"),
+    (b"WEBP", 8, "image/webp", "webp"),
+)
+
+
+def photo_type(head: bytes) -> tuple[str, str] | None:
+    """(content type, extension) of a photo from its first 12 bytes, else None."""
+    for magic, offset, content_type, extension in PHOTO_TYPES:
+        if head[offset : offset + len(magic)] == magic:
+            if extension == "webp" and head[:4] != b"RIFF":
+                continue
+            return content_type, extension
+    return None
 
 
 class Patient(models.Model):
@@ -70,7 +89,10 @@ class Patient(models.Model):
     neutered = models.BooleanField(_("neutered"), default=False)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
     microchip = models.CharField(_("identification"), max_length=32, blank=True)
-    photo = models.ImageField(_("photo"), upload_to=_photo_path, blank=True)
+    # Patients can be people: the photo is stored only encrypted, like a report (one data key,
+    # wrapped in `photo_key`, bound to the file's name), and served by an access-checked view.
+    photo = models.FileField(_("photo"), max_length=200, blank=True, editable=False)
+    photo_key = models.CharField(max_length=200, blank=True, editable=False)
     clients = models.ManyToManyField(
         Client, through="Guardianship", related_name="patients", verbose_name=_("clients")
     )
@@ -89,6 +111,21 @@ class Patient(models.Model):
     @property
     def is_person(self) -> bool:
         return self.species == Species.HUMAN
+
+    @property
+    def photo_aad(self) -> bytes:
+        return photo_aad(self.photo.name)
+
+    @property
+    def photo_content_type(self) -> str:
+        extension = self.photo.name.removesuffix(".enc").rpartition(".")[2]
+        types = {ext: content_type for _magic, _offset, content_type, ext in PHOTO_TYPES}
+        return types.get(extension, "application/octet-stream")
+
+
+def photo_aad(name: str) -> bytes:
+    """What a photo's ciphertext is bound to: its stored name, so files cannot be swapped."""
+    return f"patient-photo:{name}".encode()
 
 
 class Guardianship(models.Model):

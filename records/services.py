@@ -19,6 +19,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -37,6 +38,8 @@ from records.models import (
     Treatment,
     Vaccination,
     Weight,
+    photo_aad,
+    photo_type,
 )
 
 logger = logging.getLogger(__name__)
@@ -60,13 +63,72 @@ def link_client(*, patient: Patient, client: Client, role: str) -> Guardianship:
     return link
 
 
-def create_patient(*, patient: Patient, client: Client | None, role: str) -> Patient:
-    """Save a new patient and, when a client is given, link it in the same transaction."""
-    with transaction.atomic():
-        patient.save()
-        if client is not None:
-            Guardianship.objects.create(patient=patient, client=client, role=role)
+def create_patient(
+    *, patient: Patient, client: Client | None, role: str, photo: UploadedFile | None = None
+) -> Patient:
+    """Save a new patient and, when a client is given, link it in the same transaction.
+
+    A photo is encrypted into storage first, outside the transaction; if the row cannot be
+    saved, its file is deleted.
+    """
+    stored = _store_photo(photo) if photo else None
+    try:
+        with transaction.atomic():
+            if stored:
+                patient.photo, patient.photo_key = stored
+            patient.save()
+            if client is not None:
+                Guardianship.objects.create(patient=patient, client=client, role=role)
+    except BaseException:
+        if stored:
+            _delete_quietly(stored[0])
+        raise
     return patient
+
+
+def update_patient(
+    *, patient: Patient, photo: UploadedFile | None = None, clear_photo: bool = False
+) -> Patient:
+    """Save a patient's edited details, with a new photo (encrypted first, outside the
+    transaction) or without one. The file replaced or cleared is deleted after commit, so a
+    rollback keeps the row and its file together. Locks nothing: the last edit wins."""
+    stored = _store_photo(photo) if photo else None
+    replaced = patient.photo.name if (stored or clear_photo) else ""
+    try:
+        with transaction.atomic():
+            if stored:
+                patient.photo, patient.photo_key = stored
+            elif clear_photo:
+                patient.photo, patient.photo_key = "", ""
+            patient.save()
+            if replaced:
+                transaction.on_commit(lambda: _delete_quietly(replaced), robust=True)
+    except BaseException:
+        if stored:
+            _delete_quietly(stored[0])
+        raise
+    return patient
+
+
+PHOTOS_DIR = "patients"
+
+
+def _store_photo(photo: UploadedFile) -> tuple[str, str]:
+    """Encrypt a photo into storage under a random name; (name, wrapped key).
+
+    The form has checked it is a JPEG, PNG, GIF or WebP image; its extension stays in the name
+    (before ".enc") so the photo view can say its content type without decrypting first.
+    """
+    photo.seek(0)
+    found = photo_type(photo.read(12))
+    if found is None:
+        raise ValueError("Not a photo format the portal stores (JPEG, PNG, GIF, WebP).")
+    name = f"{PHOTOS_DIR}/{uuid.uuid4().hex}.{found[1]}.enc"
+    stored, info = _encrypt_to_storage(photo.chunks(), name=name, aad=photo_aad(name))
+    if stored != name:  # the storage renamed it: the ciphertext is bound to the name asked for
+        _delete_quietly(stored)
+        raise RuntimeError(f"The storage saved {name} as {stored}.")
+    return stored, info.wrapped_key
 
 
 def request_correction(*, patient: Patient, client: Client, message: str) -> CorrectionRequest:
@@ -300,19 +362,18 @@ def _temporary_file(staging: Path | None):
     return tempfile.NamedTemporaryFile(dir=staging, suffix=".part", delete=False)
 
 
-def _encrypt_to_storage(chunks: Iterable[bytes], file_id: uuid.UUID) -> tuple[str, EncryptedInfo]:
-    """Encrypt into a temporary file, then hand the ciphertext to the storage.
+def _encrypt_to_storage(
+    chunks: Iterable[bytes], *, name: str, aad: bytes
+) -> tuple[str, EncryptedInfo]:
+    """Encrypt into a temporary file, then hand the ciphertext to the storage as `name`.
 
     Plaintext never touches the disk. A failure while encrypting deletes the temporary file; a
     failure while saving deletes whatever the storage had written.
     """
     staging = _staging_dir()
-    name = f"{REPORTS_DIR}/{file_id.hex}.enc"
     with _temporary_file(staging) as ciphertext:
         try:
-            info = encrypt_stream(
-                keyring_from_settings(), chunks, ciphertext, aad=f"report:{file_id}".encode()
-            )
+            info = encrypt_stream(keyring_from_settings(), chunks, ciphertext, aad=aad)
             ciphertext.flush()
             ciphertext.seek(0)
             content = File(ciphertext, name=name) if staging is None else _StagedFile(ciphertext)
@@ -349,7 +410,9 @@ def store_report(
     Locks nothing: a new row conflicts with no one.
     """
     file_id = uuid.uuid4()
-    name, info = _encrypt_to_storage(chunks, file_id)
+    name, info = _encrypt_to_storage(
+        chunks, name=f"{REPORTS_DIR}/{file_id.hex}.enc", aad=f"report:{file_id}".encode()
+    )
     try:
         with transaction.atomic():
             report = Report.objects.create(

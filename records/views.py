@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.core.handlers.asgi import ASGIRequest
 from django.http import (
-    FileResponse,
     Http404,
     HttpRequest,
     HttpResponse,
@@ -147,14 +146,37 @@ def correction(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def patient_photo(request: HttpRequest, pk: int) -> FileResponse:
+def patient_photo(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     patient = patient_for_any(request, pk, what="patient_photo")
     if not patient.photo:
         raise Http404
     log_access(request, action=AccessLog.Action.VIEW, object_type="patient_photo", object_id=pk)
-    response = FileResponse(patient.photo.open("rb"))
+    response = StreamingHttpResponse(
+        _decrypted_photo(request, patient), content_type=patient.photo_content_type
+    )
     response["Cache-Control"] = "private, max-age=3600"
     return response
+
+
+def _decrypted_photo(request: HttpRequest, patient: Patient):
+    """The photo's plaintext, verified whole before the first byte goes out; 404 if unreadable
+    (a missing file, a wrong key, tampering), which is logged."""
+    keyring = keyring_from_settings()
+    try:
+        handle = default_storage.open(patient.photo.name, "rb")
+    except OSError:
+        logger.error("Photo of patient %s is missing", patient.pk)
+        raise Http404 from None
+    try:
+        verify_stream(keyring, patient.photo_key, handle, aad=patient.photo_aad)
+        chunks = decrypt_stream(keyring, patient.photo_key, handle, aad=patient.photo_aad)
+    except DecryptionError as error:
+        handle.close()
+        logger.error("Photo of patient %s could not be decrypted: %s", patient.pk, error)
+        raise Http404 from None
+    if isinstance(request, ASGIRequest):
+        return _closing_async(chunks, handle)
+    return _closing(chunks, handle)
 
 
 # --- Reports: download (owners and staff) --------------------------------------------------------
@@ -274,7 +296,10 @@ def patient_new(request: HttpRequest) -> HttpResponse:
     form = PatientForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         patient = services.create_patient(
-            patient=form.save(commit=False), client=client, role=Guardianship.Role.OWNER
+            patient=form.save(commit=False),
+            client=client,
+            role=Guardianship.Role.OWNER,
+            photo=form.new_photo,
         )
         messages.success(request, _("Patient record created."))
         return redirect("records:staff_patient", pk=patient.pk)
@@ -290,7 +315,9 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
     form = PatientForm(request.POST or None, request.FILES or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        form.save()
+        services.update_patient(
+            patient=form.save(commit=False), photo=form.new_photo, clear_photo=form.photo_cleared
+        )
         messages.success(request, _("The patient's details are saved."))
         return redirect("records:staff_patient", pk=patient.pk)
     return render(request, "records/patient_form.html", {"form": form, "patient": patient})

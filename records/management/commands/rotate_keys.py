@@ -42,7 +42,10 @@ class Command(BaseCommand):
     def _rotate(self, keyring: Keyring, column: WrappedKeyColumn) -> list[int]:
         rewrapped = current = failed = 0
         manager = column.model._default_manager
-        pks = list(manager.order_by("pk").values_list("pk", flat=True))
+        # A blank key is a row with nothing encrypted (a patient without a photo).
+        pks = list(
+            manager.exclude(**{column.field: ""}).order_by("pk").values_list("pk", flat=True)
+        )
         for start in range(0, len(pks), BATCH):
             # Short transactions that lock only their batch: downloads and new rows carry on
             # meanwhile (the old master key stays configured during the rotation).
