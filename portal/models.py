@@ -412,7 +412,8 @@ class Duties(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         super().save(*args, **kwargs)
-        # After commit: dropped earlier, a page could cache the old rows again meanwhile.
+        # Now, and again after commit: a page reading meanwhile may cache the old rows again.
+        cache.delete(self.CACHE_KEY)
         transaction.on_commit(lambda: cache.delete(self.CACHE_KEY))
 
     @classmethod
