@@ -212,6 +212,9 @@ TASKS = {
 TASKS_INTERRUPTED_AFTER_SECONDS = env_int(
     "ACCUEIL_TASKS_INTERRUPTED_AFTER_SECONDS", 900, minimum=60
 )
+# The access log keeps its lines this many days; a daily task removes older ones
+# (portal/lib/access_log.py). Never under 30: a shorter trail could not answer a complaint.
+ACCESS_LOG_RETENTION_DAYS = env_int("ACCUEIL_ACCESS_LOG_RETENTION_DAYS", 365, minimum=30)
 
 # --- Accounts ------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"

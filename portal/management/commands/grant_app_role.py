@@ -3,7 +3,9 @@
 Production runs migrations as the role that owns the tables and serves requests as another
 (README, "Production"): that one may read and write every table, but on the access log only
 SELECT and INSERT — no UPDATE, DELETE or TRUNCATE, and as a non-owner it can neither drop the
-append-only triggers nor alter the table. Run after every `migrate`, as the owner:
+append-only triggers nor alter the table. It may EXECUTE accueil_purge_access_log(), which
+removes lines past the retention period and never one younger than 30 days. Run after every
+`migrate`, as the owner:
 
     DATABASE_URL=$MIGRATE_DATABASE_URL manage.py grant_app_role accueil_app
 
@@ -15,6 +17,7 @@ from django.db import connection
 from psycopg import sql
 
 ACCESS_LOG = "portal_accesslog"
+PURGE = "accueil_purge_access_log"
 
 
 class Command(BaseCommand):
@@ -48,8 +51,14 @@ class Command(BaseCommand):
                 sql.SQL(
                     "REVOKE UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON {} FROM {}"
                 ).format(sql.Identifier(ACCESS_LOG), name),
+                # Retention: the one way to remove lines, past the 30-day floor only
+                # (portal/migrations/0006_access_log_chain.py).
+                sql.SQL("GRANT EXECUTE ON FUNCTION {}(timestamptz) TO {}").format(
+                    sql.Identifier(PURGE), name
+                ),
             ):
                 cursor.execute(statement.as_string(cursor.connection))
         self.stdout.write(
-            f"{role}: read and write on every table; on {ACCESS_LOG} only SELECT and INSERT."
+            f"{role}: read and write on every table; on {ACCESS_LOG} only SELECT and INSERT, "
+            f"and the retention purge through {PURGE}()."
         )

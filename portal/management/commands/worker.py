@@ -26,6 +26,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 
 from portal.lib import task_sweep
 from portal.models import WorkerHeartbeat
+from portal.tasks import plan_purge
 
 log = logging.getLogger("accueil.worker")
 
@@ -123,6 +124,9 @@ class Command(DBWorkerCommand):
             # A worker that restarts after being killed finds its old task still "running":
             # sweep at once rather than at the next recovery pass.
             task_sweep.sweep()
+            # The access log's daily purge plans its own next run; a worker that starts makes
+            # sure one is waiting (a fresh database, a lost run).
+            plan_purge()
         heartbeat.start()
         worker.configure_signals()
         try:
