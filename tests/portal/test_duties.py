@@ -203,3 +203,39 @@ def test_a_duty_needs_a_known_name():
 
     with pytest.raises(ValueError, match="Unknown duty"):
         duty_required("surgery")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.usefixtures("clearable_access_log")
+async def test_a_duty_withdrawn_stops_the_next_message_on_an_open_socket(reception, client_user):
+    from asgiref.sync import sync_to_async
+    from channels.testing import WebsocketCommunicator
+    from django.conf import settings
+
+    from messaging.models import Message
+    from portal.asgi import application
+    from portal.duties import save_duties
+    from tests.messaging.factories import make_conversation
+
+    conversation = await sync_to_async(make_conversation)(client_user, subject="Filou", body="?")
+    http = await sync_to_async(factories.verified_http_client)(reception)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={http.cookies[settings.SESSION_COOKIE_NAME].value}"
+    comm = WebsocketCommunicator(
+        application,
+        f"/ws/conversations/{conversation.pk}/",
+        [(b"host", b"127.0.0.1"), (b"origin", b"http://127.0.0.1"), (b"cookie", cookie.encode())],
+    )
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_json_to({"type": "hello", "last_seq": 0})
+    await comm.receive_from(timeout=3)
+    await comm.send_json_to({"type": "message", "body": "Bonjour", "client_token": "t1"})
+    await comm.receive_from(timeout=3)
+    assert await sync_to_async(Message.objects.count)() == 2  # the question and the answer
+    await sync_to_async(save_duties)(granted={("reception", "appointments")}, by=None)
+    await comm.send_json_to({"type": "message", "body": "Encore", "client_token": "t2"})
+    while (output := await comm.receive_output(timeout=3))["type"] != "websocket.close":
+        pass
+    assert output["code"] == 4403
+    assert await sync_to_async(Message.objects.count)() == 2
