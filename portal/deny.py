@@ -9,8 +9,11 @@ when a new one appears.
 """
 
 from django.contrib.auth.middleware import LoginRequiredMiddleware as DjangoLoginRequired
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django_htmx.http import HttpResponseClientRedirect
+
+from portal.sessions import return_to
 
 
 class LoginRequiredMiddleware(DjangoLoginRequired):
@@ -20,5 +23,6 @@ class LoginRequiredMiddleware(DjangoLoginRequired):
     def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:
         response = super().handle_no_permission(request, view_func)
         if getattr(request, "htmx", False) and response.status_code == 302:
-            return HttpResponseClientRedirect(response["Location"])
+            # Back to the page the fragment was part of, not to the fragment alone.
+            return HttpResponseClientRedirect(redirect_to_login(return_to(request))["Location"])
         return response

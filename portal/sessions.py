@@ -20,24 +20,24 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from allauth.usersessions.models import UserSession
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth import logout
-from django.contrib.messages.storage import default_storage
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.sessions.backends import db
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import resolve_url
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
+from django_htmx.http import HttpResponseClientRedirect
 
 from portal.access import is_staff
 
@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 STARTED = "accueil_started"  # when this sign-in began (seconds since the epoch)
 SEEN = "accueil_seen"  # the last request that wrote the session (at most a minute old)
 LIFETIME = "accueil_lifetime"  # seconds the row (and cookie) last from its last write
+ENDS_BY = "accueil_ends_by"  # ["idle" or "absolute", its limit in seconds]: what ends it first
+ENDED = "accueil_ended"  # in the next, anonymous session: why the last one ended
 WRITE_EVERY = 60  # seconds: the session is written at most this often for activity alone
 NO_STORE = "private, no-store"
 
@@ -73,6 +75,20 @@ class SessionStore(db.SessionStore):
     def get_session_cookie_age(self) -> int:
         return self.get(LIFETIME) or settings.SESSION_COOKIE_AGE
 
+    def load(self) -> dict:
+        """The session, or, when its row has expired, a new empty one (a new key, as Django
+        does) that remembers why the last ended, for the sign-in page to say. The extra read
+        happens only when the browser's session was not found."""
+        key = self.session_key
+        data = super().load()
+        if data or not key:
+            return data
+        row = self.model.objects.filter(session_key=key).first()
+        if row is None:
+            return {}
+        ends_by = self.decode(row.session_data).get(ENDS_BY)
+        return {ENDED: ends_by} if ends_by else {}
+
 
 def stored_in_table() -> bool:
     """Whether sessions are rows of django_session (their expiry readable in SQL)."""
@@ -96,6 +112,9 @@ class SessionLimitsMiddleware:
             ended = _enforce(request)
             if ended is not None:
                 return ended
+        elif ENDED in request.session and request.path == resolve_url(settings.LOGIN_URL):
+            # Shown once, on the sign-in page (templates/account/login.html).
+            request.session_ended = ended_message(request.session.pop(ENDED))
         response = self.get_response(request)
         # Any page may show health data or carry a token (one-tap links, offers, invitations):
         # no browser or proxy cache keeps it, and Back after signing out shows nothing.
@@ -112,9 +131,9 @@ def _enforce(request: HttpRequest) -> HttpResponse | None:
         _stamp(session, limits, started=now, now=now)
         return None
     if now - started >= limits.absolute:
-        return _sign_out(request, absolute_message(limits.absolute))
+        return _sign_out(request, ["absolute", limits.absolute])
     if now - seen >= limits.idle:
-        return _sign_out(request, idle_message(limits.idle))
+        return _sign_out(request, ["idle", limits.idle])
     # Written when a minute has passed, or when something else set the expiry (allauth's
     # "remember me" at sign-in) so the row's expiry is ours again.
     ours = session.get("_session_expiry") in (0, session.get(LIFETIME))
@@ -132,29 +151,26 @@ def _stamp(session, limits: Limits, *, started: int, now: int) -> None:
     session[STARTED] = started
     session[SEEN] = now
     session[LIFETIME] = lifetime
+    by_idle = lifetime == limits.idle
+    session[ENDS_BY] = ["idle", limits.idle] if by_idle else ["absolute", limits.absolute]
     if session.get("_session_expiry") != 0:  # 0: the cookie ends with the browser; kept so
         session.set_expiry(lifetime)
 
 
-def _sign_out(request: HttpRequest, reason: str) -> HttpResponse:
-    back = _return_to(request)
+def _sign_out(request: HttpRequest, ends_by: list) -> HttpResponse:
+    """A limit passed while the row was still there (it usually expires first: `load`)."""
+    back = return_to(request)
     logout(request)
-    login = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
+    request.session[ENDED] = ends_by
+    response = redirect_to_login(back)
     if request.headers.get("HX-Request") == "true":
         # The whole page goes to the sign-in form, not a fragment of it.
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = login
-    else:
-        response = redirect(login)
-    # MessageMiddleware sits further in and never saw this request: the notice is stored here.
-    request._messages = default_storage(request)
-    messages.info(request, reason)
-    request._messages.update(response)
+        response = HttpResponseClientRedirect(response["Location"])
     response["Cache-Control"] = NO_STORE
     return response
 
 
-def _return_to(request: HttpRequest) -> str:
+def return_to(request: HttpRequest) -> str:
     """The page to come back to: this one for a plain GET, else the page it was sent from."""
     hosts = {request.get_host()}
     if request.method == "GET" and request.headers.get("HX-Request") != "true":
@@ -176,6 +192,15 @@ def duration(seconds: int) -> str:
         return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
     minutes = max(1, seconds // 60)
     return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+
+
+def ended_message(ends_by: object) -> str:
+    kind, seconds = ends_by if isinstance(ends_by, list) and len(ends_by) == 2 else ("", 0)
+    if kind == "absolute" and isinstance(seconds, int):
+        return absolute_message(seconds)
+    if kind == "idle" and isinstance(seconds, int):
+        return idle_message(seconds)
+    return _("You were signed out. Sign in again to carry on where you were.")
 
 
 def idle_message(seconds: int) -> str:
@@ -254,8 +279,8 @@ def _password_changed(sender, request: HttpRequest, user, **kwargs) -> None:
 
 def _logged_in(sender, request: HttpRequest, user, **kwargs) -> None:
     # A fresh sign-in starts its own clock (the middleware stamps it on the next request).
-    request.session.pop(STARTED, None)
-    request.session.pop(SEEN, None)
+    for key in (STARTED, SEEN, ENDED):
+        request.session.pop(key, None)
 
 
 def connect_signals() -> None:

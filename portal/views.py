@@ -224,8 +224,11 @@ def security(request: HttpRequest) -> HttpResponse:
 def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
     """Ends every other sign-in of the account (their open pages and websockets too), and this
     one as well when asked."""
-    ended = sessions.end_sessions(request.user, keep=request.session.session_key)
-    if request.POST.get("this_one"):
+    this_one = bool(request.POST.get("this_one"))
+    ended = sessions.end_sessions(
+        request.user, keep=None if this_one else request.session.session_key
+    )
+    if this_one:
         logout(request)
         messages.success(request, _("You are signed out on every device, this one too."))
         return redirect(settings.LOGIN_URL)
