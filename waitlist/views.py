@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from booking.models import Appointment, BookingRules, Practitioner, Service
-from portal.access import client_of, client_required, is_staff, staff_required
+from portal.access import client_of, client_required, duty_required, is_staff, staff_required
 from portal.lib.links import LinkExpired, LinkInvalid, read_token
 from portal.models import Client, Clinic
 from records.models import Patient
@@ -320,7 +320,7 @@ def staff_list(request: HttpRequest) -> HttpResponse:
     return render(request, "waitlist/staff/list.html", context)
 
 
-@staff_required
+@duty_required("appointments")
 @require_http_methods(["GET", "POST"])
 def staff_offer(request: HttpRequest) -> HttpResponse:
     """Offer a free slot to the waitlist, to one named client, or keep it free ("don't offer").
@@ -389,7 +389,7 @@ def staff_offer(request: HttpRequest) -> HttpResponse:
     return render(request, "waitlist/staff/offer.html", {"form": form})
 
 
-@staff_required
+@duty_required("appointments")
 @require_POST
 def staff_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     release = Release.objects.filter(pk=pk).first()
@@ -400,7 +400,7 @@ def staff_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("waitlist:staff")
 
 
-@staff_required
+@duty_required("appointments")
 @require_POST
 def staff_book(request: HttpRequest, pk: int) -> HttpResponse:
     """Staff book an open slot for a waiting client (phone-only slots: no link was sent)."""

@@ -239,3 +239,11 @@ async def test_a_duty_withdrawn_stops_the_next_message_on_an_open_socket(recepti
         pass
     assert output["code"] == 4403
     assert await sync_to_async(Message.objects.count)() == 2
+
+
+def test_the_waitlists_staff_writes_need_the_appointments_duty(as_manager, as_reception):
+    grant(as_manager, ["reception:clients", "reception:messages"])
+    assert as_reception.get(reverse("waitlist:staff")).status_code == 200  # reading stays open
+    assert as_reception.get(reverse("waitlist:staff_offer")).status_code == 403
+    assert as_reception.post(reverse("waitlist:staff_withdraw", args=[1])).status_code == 403
+    assert as_reception.post(reverse("waitlist:staff_book", args=[1])).status_code == 403
