@@ -19,6 +19,7 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from portal.lib.crypto import encrypt_bytes, encrypt_stream, keyring_from_settings
@@ -111,7 +112,20 @@ def build_export(export_id: int, *, now: datetime | None = None) -> str:
     if not done:
         _delete_quietly(name)
         return "nothing to do"
+    _enqueue_purge(at=now + timedelta(days=conf.export_days()))
     return "ready"
+
+
+def _enqueue_purge(*, at: datetime) -> None:
+    """Delete the file when it expires, even if nobody opens the page again. A lost enqueue
+    leaves the file until the next purge (any later export plans one, and the page deletes an
+    expired file it shows)."""
+    from privacy.tasks import purge_expired_exports
+
+    try:
+        purge_expired_exports.using(run_after=at).enqueue()
+    except Exception:
+        logger.exception("Could not plan the purge of expired exports")
 
 
 def claim_download(*, export: DataExport, now: datetime) -> bool:
@@ -208,7 +222,13 @@ def confirm_erasure(*, erasure: ErasureRequest, by: User) -> Erased:
     with transaction.atomic():
         locked = ErasureRequest.objects.select_for_update().get(pk=erasure.pk)
         if locked.status != ErasureRequest.Status.PENDING:
-            raise PrivacyError(_("This request was already confirmed."))
+            raise PrivacyError(
+                _("This request was already confirmed by %(by)s on %(on)s: nothing changed.")
+                % {
+                    "by": locked.confirmed_by,
+                    "on": date_format(timezone.localtime(locked.confirmed_at), "DATETIME_FORMAT"),
+                }
+            )
         erased = erase_client(locked.client, by=by)
         locked.status = ErasureRequest.Status.DONE
         locked.confirmed_at = timezone.now()

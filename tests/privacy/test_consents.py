@@ -64,3 +64,24 @@ def test_an_empty_journal_says_the_defaults_apply(as_client):
 
 def test_staff_get_403(as_reception):
     assert as_reception.get(reverse("privacy:consents")).status_code == 403
+
+
+def test_the_page_makes_a_bounded_number_of_queries(
+    client_user, reception, django_assert_max_num_queries
+):
+    for index in range(15):
+        PreferenceChange.objects.create(
+            client=client_user.client,
+            by=reception if index % 2 else client_user,
+            how="staff" if index % 2 else "client_page",
+            what="marketing_opt_in",
+            old_value="no",
+            new_value="yes",
+        )
+    http = factories.http_client(client_user)
+    http.get(reverse("privacy:consents"))
+
+    with django_assert_max_num_queries(10):
+        response = http.get(reverse("privacy:consents"))
+
+    assert response.content.decode().count("News and campaigns") == 15

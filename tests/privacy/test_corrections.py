@@ -65,3 +65,26 @@ def test_clients_cannot_resolve_and_unknown_ids_are_404(
     assert "Wrong name" not in as_other_client.get(reverse("privacy:home")).content.decode()
     assert as_reception.post(reverse("privacy:resolve_correction", args=[999])).status_code == 404
     assert ProfileCorrection.objects.get().resolved_at is None
+
+
+def test_the_requests_page_makes_a_bounded_number_of_queries(
+    as_reception, django_assert_max_num_queries
+):
+    from privacy import services
+    from tests import factories
+
+    for index in range(12):
+        client = factories.make_client_user(first_name=f"Client{index}").client
+        correction = services.request_correction(client=client, message="Wrong phone")
+        if index % 2:
+            services.resolve_correction(
+                correction=correction, by=factories.make_staff("reception"), note="ok"
+            )
+        if index % 3 == 0:
+            services.request_erasure(client=client)
+    as_reception.get(reverse("privacy:requests"))  # warm the session and the caches
+
+    with django_assert_max_num_queries(12):
+        response = as_reception.get(reverse("privacy:requests"))
+
+    assert response.content.decode().count("Wrong phone") == 6

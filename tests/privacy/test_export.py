@@ -9,6 +9,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from notifications.models import Channel, Kind, Notification, PreferenceChange
 from portal.models import AccessLog
@@ -228,3 +229,29 @@ def test_the_page_speaks_french(client_user):
 
     assert "Vos données" in page.content.decode()
     assert "en cours de préparation" in page.content.decode()
+
+
+def test_the_worker_builds_it_and_plans_the_purge_at_expiry(
+    as_client, client_user, django_capture_on_commit_callbacks
+):
+    from tests.notifications.conftest import run_ready_tasks
+
+    _ask(as_client, django_capture_on_commit_callbacks)
+    assert run_ready_tasks() == 1  # the build; the purge waits for the expiry
+
+    export = DataExport.objects.get()
+    assert export.status == DataExport.Status.READY
+    purge = DBTaskResult.objects.get(task_path="privacy.tasks.purge_expired_exports")
+    assert purge.run_after == export.expires_at
+
+
+def test_the_purge_deletes_expired_files_only(client_user, other_client_user):
+    expired = _ready_export(client_user)
+    fresh = _ready_export(other_client_user)
+    DataExport.objects.filter(pk=expired.pk).update(expires_at=timezone.now())
+
+    assert services.purge_expired_exports() == 1
+
+    assert not default_storage.exists(expired.file.name)
+    assert default_storage.exists(fresh.file.name)
+    assert DataExport.objects.get(pk=expired.pk).state(timezone.now()) == "expired"
