@@ -1,5 +1,5 @@
+from allauth.account.adapter import get_adapter
 from django import forms
-from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -44,8 +44,11 @@ class ErasureForm(forms.Form):
 
     def clean_password(self) -> str:
         password = self.cleaned_data["password"]
-        # authenticate() goes through the backends (allauth's rate limits see failed attempts).
-        checked = authenticate(self.request, email=self.user.email, password=password)
+        # Through allauth's adapter: failed attempts count against the same "login_failed" rate
+        # limit as the sign-in form, so this form cannot be used to guess the password.
+        checked = get_adapter(self.request).authenticate(
+            self.request, email=self.user.email, password=password
+        )
         if checked is None or checked.pk != self.user.pk:
             raise forms.ValidationError(_("This is not your password."))
         return password

@@ -279,3 +279,15 @@ def test_the_erased_client_can_no_longer_sign_in(client_user, client):
 
     assert response.status_code == 200  # the form again, not a redirect into the portal
     assert "_auth_user_id" not in client.session
+
+
+def test_guessing_the_password_hits_the_sign_in_rate_limit(as_client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login_failed": "3/m/ip"}
+    for _attempt in range(3):
+        as_client.post(reverse("privacy:erasure"), {"password": "guess", "understood": "on"})
+
+    right = as_client.post(reverse("privacy:erasure"), {"password": PASSWORD, "understood": "on"})
+
+    assert right.status_code == 400
+    assert "Too many failed login attempts" in right.content.decode()
+    assert not ErasureRequest.objects.exists()
