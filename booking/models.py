@@ -486,7 +486,7 @@ class CalendarFeed(models.Model):
         deactivated)."""
         return (
             cls.objects.live()
-            .select_related("practitioner")
+            .select_related("practitioner__user")  # the reader, for the access log
             .filter(token_hash=_hash_token(token))
             .first()
         )
