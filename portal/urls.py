@@ -5,7 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
-from portal import duties, views
+from portal import audit, duties, views
 
 portal_patterns = [
     path("", views.home, name="home"),
@@ -13,6 +13,8 @@ portal_patterns = [
     path("staff/clinic/", views.clinic_settings, name="clinic_settings"),
     path("staff/team/", views.team, name="team"),
     path("staff/duties/", duties.duties, name="duties"),
+    path("staff/access-log/", audit.access_log, name="access_log"),
+    path("staff/access-log/export.csv", audit.access_log_export, name="access_log_export"),
     path("staff/clients/", views.clients, name="clients"),
     path("staff/clients/new/", views.client_new, name="client_new"),
     path("staff/clients/<id:pk>/", views.client_detail, name="client_detail"),

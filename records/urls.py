@@ -1,6 +1,6 @@
 from django.urls import path
 
-from records import views
+from records import audit, views
 
 app_name = "records"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("animals/", views.my_animals, name="my_animals"),
     path("animals/<id:pk>/", views.animal, name="animal"),
     path("animals/<id:pk>/correction/", views.correction, name="correction"),
+    path("animals/access-history/", audit.access_history, name="access_history"),
     path("patients/<id:pk>/photo/", views.patient_photo, name="patient_photo"),
     path("reports/<id:pk>/download/", views.report_download, name="report_download"),
     path("staff/", views.search, name="search"),
