@@ -16,3 +16,19 @@ class PrivacyConfig(AppConfig):
         if user.is_clinic_staff:
             return [NavLink(_("Privacy requests"), reverse("privacy:requests"), order=80)]
         return [NavLink(_("Your data"), reverse("privacy:home"), order=80)]
+
+    def client_panels(self, request, client) -> list:
+        from portal.dashboard import Panel
+        from privacy.models import ErasureRequest, ProfileCorrection
+
+        corrections = list(ProfileCorrection.objects.filter(client=client, resolved_at=None)[:5])
+        erasure = ErasureRequest.objects.filter(
+            client=client, status=ErasureRequest.Status.PENDING
+        ).first()
+        return [
+            Panel(
+                "privacy/panels/staff_client.html",
+                order=90,
+                context={"corrections": corrections, "erasure": erasure},
+            )
+        ]

@@ -124,7 +124,14 @@ def test_every_client_page_panel_reads_only_what_it_was_given(busy_client, recep
     allowed = _page_names(request) | {"client"}
 
     apps_with_a_panel = {panel.template.split("/")[0] for panel in panels}
-    assert apps_with_a_panel == {"records", "booking", "waitlist", "messaging", "notifications"}
+    assert apps_with_a_panel == {
+        "records",
+        "booking",
+        "waitlist",
+        "messaging",
+        "notifications",
+        "privacy",
+    }
     problems = {panel.template: _undeclared(panel, allowed) for panel in panels}
     assert {name: reads for name, reads in problems.items() if reads} == {}
 

@@ -88,3 +88,17 @@ def test_the_requests_page_makes_a_bounded_number_of_queries(
         response = as_reception.get(reverse("privacy:requests"))
 
     assert response.content.decode().count("Wrong phone") == 6
+
+
+def test_the_client_page_shows_the_requests_waiting(as_reception, client_user):
+    from privacy import services
+
+    services.request_correction(client=client_user.client, message="My phone is 06 12 34 56 78")
+    services.request_erasure(client=client_user.client)
+
+    page = as_reception.get(reverse("portal:client_detail", args=[client_user.client.pk]))
+
+    body = page.content.decode()
+    assert "Correction asked: My phone is 06 12 34 56 78" in body
+    assert "The client asked to close their account." in body
+    assert reverse("privacy:requests") in body
