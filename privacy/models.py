@@ -3,7 +3,7 @@
 Writes live in `privacy.services`; reads are QuerySet methods scoped to one client.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import models
@@ -69,6 +69,10 @@ class DataExport(models.Model):
         """What the client is told: preparing, ready, downloaded, expired or failed."""
         if self.status == self.Status.READY and self.expires_at and now >= self.expires_at:
             return "expired"
+        if self.status == self.Status.PREPARING and now - self.created_at > timedelta(
+            seconds=settings.TASKS_INTERRUPTED_AFTER_SECONDS
+        ):
+            return self.Status.FAILED  # its worker died; asking again is allowed
         return self.status
 
 

@@ -52,6 +52,11 @@ def request_export(*, client: Client, by: User, now: datetime | None = None) -> 
     clicks racing; the loser gets the same clear message as a second click.
     """
     now = now or timezone.now()
+    # A build whose worker died never finishes: past the tasks' own "interrupted" limit it is
+    # failed, so it cannot block the client's next request forever.
+    DataExport.objects.of_client(client).filter(
+        status=DataExport.Status.PREPARING, created_at__lt=now - stale_after()
+    ).update(status=DataExport.Status.FAILED)
     if DataExport.objects.of_client(client).filter(status=DataExport.Status.PREPARING).exists():
         raise PrivacyError(_("Your data is already being prepared. It will be ready shortly."))
     try:
@@ -65,6 +70,10 @@ def request_export(*, client: Client, by: User, now: datetime | None = None) -> 
             _("Your data is already being prepared. It will be ready shortly.")
         ) from None
     return export
+
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.TASKS_INTERRUPTED_AFTER_SECONDS)
 
 
 def _enqueue_build(export_id: int) -> None:
@@ -81,10 +90,12 @@ def build_export(export_id: int, *, now: datetime | None = None) -> str:
     """
     from privacy.export import build_zip
 
-    export = DataExport.objects.select_related("client__user", "client__usual_site").get(
-        pk=export_id
+    export = (
+        DataExport.objects.select_related("client__user", "client__usual_site")
+        .filter(pk=export_id)
+        .first()
     )
-    if export.status != DataExport.Status.PREPARING:
+    if export is None or export.status != DataExport.Status.PREPARING:  # gone: erased
         return "nothing to do"
     now = now or timezone.now()
     try:

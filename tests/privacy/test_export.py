@@ -255,3 +255,25 @@ def test_the_purge_deletes_expired_files_only(client_user, other_client_user):
     assert not default_storage.exists(expired.file.name)
     assert default_storage.exists(fresh.file.name)
     assert DataExport.objects.get(pk=expired.pk).state(timezone.now()) == "expired"
+
+
+def test_a_build_whose_worker_died_does_not_block_the_next_request(
+    as_client, client_user, settings
+):
+    stuck = services.request_export(client=client_user.client, by=client_user)
+    DataExport.objects.filter(pk=stuck.pk).update(
+        created_at=timezone.now() - timedelta(seconds=settings.TASKS_INTERRUPTED_AFTER_SECONDS + 1)
+    )
+    assert "could not be prepared" in as_client.get(reverse("privacy:home")).content.decode()
+
+    fresh = services.request_export(client=client_user.client, by=client_user)
+
+    assert DataExport.objects.get(pk=stuck.pk).status == DataExport.Status.FAILED
+    assert fresh.status == DataExport.Status.PREPARING
+
+
+def test_a_build_for_an_export_deleted_meanwhile_does_nothing(client_user):
+    export = services.request_export(client=client_user.client, by=client_user)
+    DataExport.objects.filter(pk=export.pk).delete()
+
+    assert services.build_export(export.pk) == "nothing to do"
