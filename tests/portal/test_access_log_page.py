@@ -181,3 +181,29 @@ def test_a_manager_cannot_edit_or_delete_a_line(as_manager, log_lines):
     )
     after = AccessLog.objects.order_by("pk").values_list("pk", "row_hash")
     assert list(after)[: len(before)] == before
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clearable_access_log")
+@pytest.mark.asyncio
+async def test_the_export_streams_under_asgi_too(manager, vet):
+    """Under daphne the rows come in batches through an async iterator, not read whole first."""
+    from asgiref.sync import sync_to_async
+    from django.test import AsyncClient
+
+    from tests import factories
+
+    def prepare():
+        for n in range(1200):
+            line(vet, datetime(2026, 3, 1, 8, n % 60, tzinfo=UTC), object_id=str(n))
+        return factories.verified_http_client(manager).cookies
+
+    cookies = await sync_to_async(prepare)()
+    http = AsyncClient(headers={"accept-language": "en"})
+    http.cookies = cookies
+    response = await http.get(EXPORT)
+    assert response.status_code == 200
+    assert response.is_async
+    body = b"".join([chunk async for chunk in response.streaming_content]).decode()
+    # The header, the export's own line (written before the first row goes), the 1200 lines.
+    assert len(body.splitlines()) == 1 + 1 + 1200
