@@ -291,3 +291,19 @@ def test_guessing_the_password_hits_the_sign_in_rate_limit(as_client, settings):
     assert right.status_code == 400
     assert "Too many failed login attempts" in right.content.decode()
     assert not ErasureRequest.objects.exists()
+
+
+def test_the_erased_name_is_shown_in_the_readers_language(as_manager, client_user, manager):
+    correction = services.request_correction(client=client_user.client, message="Typo")
+    services.resolve_correction(correction=correction, by=manager, note="")
+    services.confirm_erasure(
+        erasure=services.request_erasure(client=client_user.client), by=manager
+    )
+    pk = client_user.client.pk
+
+    english = as_manager.get(reverse("privacy:requests")).content.decode()
+    french = as_manager.get(reverse("privacy:requests"), headers={"accept-language": "fr"})
+
+    assert f"Deleted client #{pk} ·" in english
+    assert "Client supprimé" not in english
+    assert f"Client supprimé #{pk}" in french.content.decode()
