@@ -28,8 +28,14 @@ from channels.security.websocket import WebsocketDenier  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.http.request import is_same_domain, split_domain_port, validate_host  # noqa: E402
 
+from portal.lib import uploads  # noqa: E402
 from portal.lib.logs import WebsocketLogMiddleware  # noqa: E402
 from portal.routing import websocket_urlpatterns  # noqa: E402
+
+# Request bodies (uploads) are buffered encrypted, never in clear, by daphne and by Django's ASGI
+# handler alike (portal/lib/uploads.py).
+uploads.encrypt_daphne_request_bodies()
+django_asgi_app = uploads.EncryptedBodyASGIHandler()
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
