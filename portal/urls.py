@@ -36,7 +36,11 @@ admin.site.login = secure_admin_login(admin.site.login)
 urlpatterns = [
     path("", include((portal_patterns, "portal"))),
     # allauth.usersessions' own list: the security page shows the sign-ins instead.
-    path("accounts/sessions/", RedirectView.as_view(pattern_name="portal:security")),
+    path(
+        "accounts/sessions/",
+        RedirectView.as_view(pattern_name="portal:security"),
+        name="account_sessions",
+    ),
     path("accounts/", include("allauth.urls")),
     # The language switch is in every page's footer, the sign-in page's too.
     path("i18n/setlang/", login_not_required(set_language), name="set_language"),

@@ -186,3 +186,24 @@ def test_a_signed_in_client_is_refused_the_admin(as_client):
     response = as_client.get("/admin/")
     assert response.status_code in (302, 403)
     assert "Site administration" not in response.content.decode()
+
+
+def test_the_list_costs_the_same_few_queries_for_many_devices(
+    client_user, django_assert_max_num_queries
+):
+    for _ in range(6):
+        _signed_in(client_user, agent=PHONE)
+    laptop = _signed_in(client_user)
+    laptop.get("/")  # past the first request's session stamp
+    with django_assert_max_num_queries(6):  # as many for one device as for seven
+        page = laptop.get(reverse("portal:security")).content.decode()
+    assert page.count("Chrome, Android") == 6
+
+
+def test_the_list_drops_sign_ins_that_no_longer_hold(client_user):
+    phone = _signed_in(client_user, agent=PHONE)
+    laptop = _signed_in(client_user)
+    Session.objects.filter(session_key=phone.cookies["sessionid"].value).delete()
+    page = laptop.get(reverse("portal:security")).content.decode()
+    assert "Chrome, Android" not in page
+    assert UserSession.objects.filter(user=client_user).count() == 1
