@@ -2,6 +2,7 @@
 
 import io
 import json
+import uuid
 import zipfile
 from datetime import timedelta
 
@@ -277,3 +278,12 @@ def test_a_build_for_an_export_deleted_meanwhile_does_nothing(client_user):
     DataExport.objects.filter(pk=export.pk).delete()
 
     assert services.build_export(export.pk) == "nothing to do"
+
+
+def test_the_database_refuses_a_second_export_in_preparation(client_user):
+    from django.db import IntegrityError, transaction
+
+    services.request_export(client=client_user.client, by=client_user)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DataExport.objects.create(client=client_user.client, file_id=uuid.uuid4())
