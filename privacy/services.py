@@ -283,13 +283,16 @@ def erase_client(client: Client, *, by: User) -> Erased:
 
         cancelled = 0
         for appointment in Appointment.objects.upcoming_for(client, now):
-            booking.cancel(
-                appointment,
-                by_user=by,
-                by_clinic=True,
-                reason=_("The client closed their account."),
-                now=now,
-            )
+            try:
+                booking.cancel(
+                    appointment,
+                    by_user=by,
+                    by_clinic=True,
+                    reason=_("The client closed their account."),
+                    now=now,
+                )
+            except booking.AlreadyDone:
+                continue  # cancelled or moved on by someone else a moment ago: nothing to free
             cancelled += 1
         # Free text the client wrote when booking or cancelling; times, service and status stay
         # so the clinic's figures still count the visit.
