@@ -240,6 +240,7 @@ class ConversationConsumer(_CheckedConsumer):
         self.session_key = session.session_key
         self.session_hash = session.get(HASH_SESSION_KEY)
         self.password_checked = user.password  # AuthMiddleware compared the hash at connect
+        self.active_at = time.monotonic()  # the page that opened the socket was activity
         self.device = _device_of(session)
         self.user = user
         self.queries = None  # compiled on the first event (`_prepare`): a connect alone needs none
@@ -341,6 +342,14 @@ class ConversationConsumer(_CheckedConsumer):
             return False
         self.password_checked = password
         return True
+
+    def _active(self) -> None:
+        """A message sent is activity: the session's idle clock moves on, as a request's would
+        (at most once a minute, so not on the hot path)."""
+        now = time.monotonic()
+        if now - self.active_at >= sessions.WRITE_EVERY:
+            self.active_at = now
+            sessions.touch(self.session_key, self.user)
 
     def _messages_after(self, seq: int) -> list[Message]:
         """Message.objects.after(conversation, seq), through the query compiled at connect:
@@ -522,6 +531,8 @@ class ConversationConsumer(_CheckedConsumer):
                 error = str(exc)
             except PermissionDenied:
                 return None
+        if not error:
+            self._active()
         # A fresh form (new token) after a success; the text kept, with the reason, otherwise.
         context = {
             "conversation": conversation,

@@ -382,3 +382,19 @@ def auth_hash_matches(session_hash: str | None, password: str | None) -> bool:
     probe = get_user_model()(password=password)
     expected = [probe.get_session_auth_hash(), *probe.get_session_auth_fallback_hash()]
     return any(constant_time_compare(session_hash, value) for value in expected)
+
+
+def touch(session_key: str, user) -> None:
+    """Activity outside HTTP (a message sent over a websocket) keeps the session alive as a
+    request would: its clock and its row move on. The caller calls at most once a minute; a
+    session already past a limit is left to end."""
+    store = SessionStore(session_key)
+    started, seen = store.get(STARTED), store.get(SEEN)  # one read
+    if not isinstance(started, int) or not isinstance(seen, int):
+        return
+    now = int(time.time())
+    limits = limits_for(user)
+    if now - started >= limits.absolute or now - seen >= limits.idle or now - seen < WRITE_EVERY:
+        return
+    _stamp(store, limits, started=started, now=now)
+    store.save()

@@ -2,7 +2,11 @@
 every event compares the session's auth hash with the password, as HTTP does, in the same one
 query as before."""
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
+import time_machine
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
@@ -168,3 +172,30 @@ def test_a_client_socket_reads_the_password_in_the_same_query(
     client_user.set_password(NEW_PASSWORD)
     client_user.save(update_fields=["password"])
     assert socket._still_allowed() is None
+
+
+def test_a_message_sent_over_the_socket_counts_as_activity(client_user, conversation):
+    """Six days on the socket alone, then six more: still signed in (7 days idle is the limit)."""
+    start = datetime(2026, 12, 2, 9, tzinfo=ZoneInfo("Europe/Paris"))
+    with time_machine.travel(start, tick=False) as clock:
+        http = factories.http_client(client_user)
+        assert http.get("/").status_code == 200  # the session's clock starts
+        clock.shift(timedelta(days=6))
+        socket = connected(http, conversation)
+        socket.active_at -= 61  # the socket has been open a while
+        html, _context, _sends = socket._post("Toujours là", "token-1")
+        assert "Toujours là" not in html  # a fresh form: the message went
+        clock.shift(timedelta(days=6))
+        response = http.get("/")
+    assert response.status_code == 200
+
+
+def test_without_activity_the_socket_does_not_keep_the_session(client_user, conversation):
+    start = datetime(2026, 12, 2, 9, tzinfo=ZoneInfo("Europe/Paris"))
+    with time_machine.travel(start, tick=False) as clock:
+        http = factories.http_client(client_user)
+        http.get("/")
+        socket = connected(http, conversation)
+        clock.shift(timedelta(days=7, minutes=1))
+        assert socket._still_allowed() is None  # the row expired: the socket is refused
+        assert http.get("/").status_code == 302
