@@ -21,6 +21,7 @@ from messaging.services import post_message
 from notifications.messages import TEMPLATED_KINDS
 from notifications.models import Campaign, Notification
 from portal.models import Client, Invitation, Role, User
+from privacy import services as privacy
 from records.models import CorrectionRequest, Patient, Report
 from tests import factories
 from tests.waitlist.factories import make_entry as make_waitlist_entry
@@ -141,5 +142,13 @@ def build() -> World:
         objects["campaign"] = Target({"pk": campaign.pk})
     if quick_reply is not None:
         objects["quick_reply"] = Target({"pk": quick_reply.pk})
+    # The client's data rights: an export of the owner's; a correction and an erasure request
+    # of another demo client (the owner's account must stay open for the other checks).
+    other = _first(Client.objects.exclude(pk=owner.pk).filter(user__isnull=False), "other client")
+    export = privacy.request_export(client=owner, by=owner.user)
+    objects["data_export"] = Target({"pk": export.pk}, owner)
+    correction = privacy.request_correction(client=other, message="Mon adresse a changé")
+    objects["profile_correction"] = Target({"pk": correction.pk}, other)
+    objects["erasure"] = Target({"pk": privacy.request_erasure(client=other).pk}, other)
     world.objects = objects
     return world

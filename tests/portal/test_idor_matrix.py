@@ -91,6 +91,9 @@ MATRIX: dict[str, Entry] = {
     "portal:otp_verify": signed_in(),
     "portal:otp_backup_codes": signed_in(),
     "portal:otp_disable": signed_in(),
+    "portal:sign_out_everywhere": signed_in(get=False),
+    "portal:access_log": manager(),
+    "portal:access_log_export": manager(),
     "set_language": public(),
     # allauth: signing in, up and out, and recovering an account, are public by nature
     "account_login": public(),
@@ -110,6 +113,8 @@ MATRIX: dict[str, Entry] = {
     "account_reset_password_from_key_done": public(),
     "account_reset_password_from_key": token("reset_key"),
     "account_reset_password_done": public(),
+    "account_sessions": signed_in(),
+    "usersessions_list": signed_in(),
     # booking
     "booking:mine": signed_in(),
     "booking:new": signed_in(),
@@ -144,6 +149,7 @@ MATRIX: dict[str, Entry] = {
     "waitlist:staff_book": staff("release", get=False),
     # records
     "records:my_animals": signed_in(),
+    "records:access_history": signed_in(),
     "records:animal": owned("patient"),
     "records:correction": owned("patient", get=False),
     "records:patient_photo": owned("patient", get=False),
@@ -186,6 +192,18 @@ MATRIX: dict[str, Entry] = {
     "notifications:template_edit": manager("template"),
     "notifications:campaigns": manager(),
     "notifications:campaign_send": manager("campaign", get=False),
+    # privacy: the client's data rights
+    "privacy:home": signed_in(),
+    "privacy:export_request": signed_in(get=False),
+    "privacy:export": owned("data_export"),
+    "privacy:correction": signed_in(get=False),
+    "privacy:erasure": signed_in(),
+    "privacy:consents": signed_in(),
+    "privacy:notice": public(),
+    "privacy:notice_edit": manager(),
+    "privacy:requests": staff(),
+    "privacy:resolve_correction": staff("profile_correction", get=False),
+    "privacy:confirm_erasure": manager("erasure", get=False),
 }
 
 # Every websocket route, and who may open it.
