@@ -117,8 +117,11 @@ class SessionLimitsMiddleware:
             request.session_ended = ended_message(request.session.pop(ENDED))
         response = self.get_response(request)
         # Any page may show health data or carry a token (one-tap links, offers, invitations):
-        # no browser or proxy cache keeps it, and Back after signing out shows nothing.
-        response["Cache-Control"] = NO_STORE
+        # no browser or proxy cache keeps it, and Back after signing out shows nothing. (A view
+        # that already said no-store and private keeps its own wording.)
+        said = {part.strip() for part in response.get("Cache-Control", "").split(",")}
+        if said != {"no-store", "private"}:
+            response["Cache-Control"] = NO_STORE
         return response
 
 
@@ -278,9 +281,11 @@ def _password_changed(sender, request: HttpRequest, user, **kwargs) -> None:
 
 
 def _logged_in(sender, request: HttpRequest, user, **kwargs) -> None:
-    # A fresh sign-in starts its own clock (the middleware stamps it on the next request).
-    for key in (STARTED, SEEN, ENDED):
-        request.session.pop(key, None)
+    """A fresh sign-in starts its own clock, written with the sign-in itself (the session is
+    saved then anyway), so the first page after it writes nothing."""
+    request.session.pop(ENDED, None)
+    now = int(time.time())
+    _stamp(request.session, limits_for(user), started=now, now=now)
 
 
 def connect_signals() -> None:
