@@ -1,13 +1,14 @@
 """The access log, read: managers browse, filter and export it; nobody edits it.
 
 The pages only read. There is no form to change or remove a line, every view answers GET only
-(a POST is 405), and the model and the database refuse changes anyway (portal.models.AccessLog).
-Exporting is itself a line in the log.
+(anything else is a 405 page saying the log cannot be changed), and the model and the database
+refuse changes anyway (portal.models.AccessLog). Exporting is itself a line in the log.
 """
 
 import csv
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, time, timedelta
+from functools import wraps
 
 from asgiref.sync import sync_to_async
 from django import forms
@@ -19,7 +20,6 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_GET
 
 from portal.access import log_access, manager_required
 from portal.lib.widgets import IsoDateInput
@@ -117,6 +117,20 @@ async def _async_chunks(chunks: Iterator[str]) -> AsyncIterator[str]:
         yield chunk
 
 
+def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET and HEAD only; anything else is a 405 that says why (the log cannot be changed)."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            response = render(request, "portal/audit/read_only.html", status=405)
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
 def _filter_form(request: HttpRequest) -> AccessLogFilter:
     return AccessLogFilter(request.GET if request.GET else None)
 
@@ -128,7 +142,7 @@ def _query_without_page(request: HttpRequest) -> str:
 
 
 @manager_required
-@require_GET
+@read_only
 def access_log(request: HttpRequest) -> HttpResponse:
     form = _filter_form(request)
     lines = form.lines() if form.is_bound else AccessLog.objects.select_related("user")
@@ -146,7 +160,7 @@ def access_log(request: HttpRequest) -> HttpResponse:
 
 
 @manager_required
-@require_GET
+@read_only
 def access_log_export(request: HttpRequest) -> HttpResponse:
     """The filtered lines as CSV, streamed (the log may be long); the export is logged first."""
     form = _filter_form(request)

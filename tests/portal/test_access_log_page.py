@@ -173,7 +173,13 @@ def test_anonymous_is_sent_to_sign_in(client):
 def test_a_manager_cannot_edit_or_delete_a_line(as_manager, log_lines):
     before = list(AccessLog.objects.order_by("pk").values_list("pk", "row_hash"))
     for url in (PAGE, EXPORT):
-        assert as_manager.post(url, {"delete": before[0][0]}).status_code == 405
+        for method in (as_manager.post, as_manager.put, as_manager.delete):
+            response = method(url, {"delete": before[0][0]})
+            assert response.status_code == 405
+            assert response["Allow"] == "GET, HEAD"
+            assert "The access log cannot be changed" in response.content.decode()
+    refused = as_manager.post(PAGE, {"delete": before[0][0]}, headers=FR).content.decode()
+    assert "Le journal des accès ne peut pas être modifié" in refused
     page = shown(as_manager.get(PAGE))
     # The only forms that post are the page's own: sign out, change language.
     assert page.count('method="post"') == page.count('action="/accounts/logout/"') + page.count(
