@@ -99,9 +99,7 @@ def test_a_starting_worker_plans_the_purge_once():
 
     assert tasks.plan_purge() is True
     assert tasks.plan_purge() is False  # one is already waiting
-    assert (
-        DBTaskResult.objects.filter(task_path=tasks.purge_access_log.module_path).count() == 1
-    )
+    assert DBTaskResult.objects.filter(task_path=tasks.purge_access_log.module_path).count() == 1
 
 
 @pytest.mark.parametrize("days", ["10", "29", "a year"])
