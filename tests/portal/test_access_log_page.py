@@ -195,6 +195,7 @@ def test_a_manager_cannot_edit_or_delete_a_line(as_manager, log_lines):
 async def test_the_export_streams_under_asgi_too(manager, vet):
     """Under daphne the rows come in batches through an async iterator, not read whole first."""
     from asgiref.sync import sync_to_async
+    from django.db import connections
     from django.test import AsyncClient
 
     from tests import factories
@@ -213,3 +214,6 @@ async def test_the_export_streams_under_asgi_too(manager, vet):
     body = b"".join([chunk async for chunk in response.streaming_content]).decode()
     # The header, the export's own line (written before the first row goes), the 1200 lines.
     assert len(body.splitlines()) == 1 + 1 + 1200
+    # The thread that ran the sync code keeps its connection: close it, or PostgreSQL cannot
+    # drop the test database at the end.
+    await sync_to_async(connections.close_all)()
