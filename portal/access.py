@@ -141,6 +141,7 @@ def duty_required(duty: str) -> Callable[[View], View]:
         @wraps(view)
         def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             if not has_duty(request.user, duty):
+                log_refusal(request)  # a refused write is traced like a refused read
                 return duty_denied(request, duty)
             return view(request, *args, **kwargs)
 

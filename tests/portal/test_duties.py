@@ -8,7 +8,7 @@ from django.utils import timezone
 from booking.models import Appointment
 from messaging.models import Conversation
 from portal.access import duties_of, has_duty
-from portal.models import Client, Duties, Duty, Role
+from portal.models import AccessLog, Client, Duties, Duty, Role
 from records.models import HistoryEntry, Report
 from tests import factories
 from tests.records.factories import make_report, prefixed
@@ -51,6 +51,8 @@ def test_a_vet_writes_a_history_entry_and_reception_is_told_who_can_grant_it(
     assert "Duties page" in page
     assert manager.get_full_name() in page
     assert HistoryEntry.objects.count() == 1  # the vet's only
+    refusal = AccessLog.objects.get(action=AccessLog.Action.DENIED, user=refused.wsgi_request.user)
+    assert (refusal.object_type, refusal.object_id) == ("page", "records:add_entry")
 
     french = as_reception.post(url, entry_data(), headers=FR).content.decode()
     assert "Dossiers médicaux" in french
