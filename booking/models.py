@@ -403,7 +403,7 @@ def _hash_token(token: str) -> str:
 
 
 def feed_days() -> int:
-    """How long a calendar feed lives before it must be renewed (BOOKING_FEED_DAYS, 180)."""
+    """How long a calendar feed lives before it must be renewed (ACCUEIL_FEED_DAYS, 180)."""
     return int(getattr(settings, "BOOKING_FEED_DAYS", 180))
 
 

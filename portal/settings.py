@@ -215,6 +215,8 @@ TASKS_INTERRUPTED_AFTER_SECONDS = env_int(
 # The access log keeps its lines this many days; a daily task removes older ones
 # (portal/lib/access_log.py). Never under 30: a shorter trail could not answer a complaint.
 ACCESS_LOG_RETENTION_DAYS = env_int("ACCUEIL_ACCESS_LOG_RETENTION_DAYS", 365, minimum=30)
+# A vet's calendar feed lives this long, then must be renewed from the Feeds page.
+BOOKING_FEED_DAYS = env_int("ACCUEIL_FEED_DAYS", 180, minimum=1)
 
 # --- Accounts ------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "portal.User"

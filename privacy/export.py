@@ -274,7 +274,8 @@ def _report_chunks(report: Report) -> Iterator[bytes]:
 def build_zip(client: Client, *, now: datetime) -> bytes:
     """The zip, in memory: it is encrypted before anything reaches the disk.
 
-    Memory grows with the client's reports (a few MB each); see docs/security/rights.md.
+    Memory grows with the client's reports (a few MB each); see docs/security.md, "The client's
+    data rights".
     """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:

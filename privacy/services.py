@@ -262,7 +262,7 @@ def erase_client(client: Client, *, by: User) -> Erased:
     Kept, for the medical retention period (conf.medical_retention_years) and for statistics:
     patients, their history, weights and reports; appointments (anonymised: no free text); the
     consent journal (proof of consent, append-only); the access log (append-only). See
-    docs/security/rights.md for the full list and why.
+    docs/security.md ("The client's data rights") for the full list and why.
 
     Upcoming appointments are cancelled through booking's own service (so the slots are
     released to the waiting list), by the clinic, before anything else is changed.

@@ -19,7 +19,7 @@ file, and Django's ASGI handler then spools it again past 2.5 MB. `EncryptedSpoo
 both (`encrypt_daphne_request_bodies`, `EncryptedBodyASGIHandler`, wired in portal/asgi.py).
 gunicorn (WSGI) reads the body from the socket as the parser asks, with no buffer; nginx in
 front keeps bodies in memory up to the upload limit (deploy/nginx-accueil.conf.inc).
-docs/security/at-rest.md says what is covered and what is not.
+docs/security.md ("Data at rest") says what is covered and what is not.
 """
 
 from __future__ import annotations

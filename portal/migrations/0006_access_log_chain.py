@@ -6,7 +6,7 @@
   younger. PostgreSQL: only inside accueil_purge_access_log(), a SECURITY DEFINER function owned
   by the table's owner (the app's role has no DELETE on the table; grant_app_role gives it
   EXECUTE on this function alone). SQLite has no roles: any DELETE of lines older than 30 days
-  passes the trigger (docs/security/audit.md says what that leaves open).
+  passes the trigger (docs/security.md ("The access log") says what that leaves open).
 - SQLite rebuilds the table to add a NOT NULL column, which drops its triggers: they are created
   again here in any case.
 """
