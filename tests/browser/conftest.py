@@ -158,7 +158,8 @@ def one_database(transactional_db, monkeypatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def live_url(daphne_server, one_database) -> str:
+def live_url(daphne_server, one_database, clearable_access_log) -> str:
+    # Any journey may write access-log lines (a refusal is logged too): empty them at the end.
     return daphne_server[0]
 
 

@@ -69,7 +69,7 @@ def test_a_client_signs_out_a_lost_phone_then_comes_back_after_a_week(
     expect(
         laptop.get_by_text(
             say(
-                "Session fermée après 7 jours sans activité.",
+                "Session fermée après 7\u00a0jours sans activité.",
                 "You were signed out after 7 days without activity.",
             )
         )

@@ -51,7 +51,7 @@ def test_a_client_idle_for_seven_days_is_signed_out_and_told_why_in_french(clien
         assert response.status_code == 302
         assert response.url == _login_url("/booking/?tab=past")
         page = http.get(response.url).content.decode()
-    assert "Session fermée après 7 jours sans activité." in page
+    assert "Session fermée après 7\u00a0jours sans activité." in page
     assert "Reconnectez-vous pour reprendre là où vous en étiez." in page
     assert "_auth_user_id" not in http.session
 
