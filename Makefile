@@ -10,6 +10,7 @@ WORKERS ?= auto
 
 .PHONY: run test lint format install migrate vendor messages bench-booking bench-records \
         bench-notifications bench-messaging bench-waitlist bench-emergency bench-http bench-load \
+        bench-security \
         serve-prod clean
 
 $(STAMP): pyproject.toml
@@ -55,7 +56,8 @@ messages: install
 vendor:
 	bin/vendor-assets
 
-bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency: install
+bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency \
+  bench-security: install
 	$(PY) bench/$(subst bench-,,$@).py
 
 # Not bench/http.py: a script of that name would shadow the standard library's http for every
