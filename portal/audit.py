@@ -39,6 +39,7 @@ OBJECT_TYPES = {
     "calendar_feed": gettext_lazy("Calendar feed"),
     "page": gettext_lazy("Staff page"),
     "access_log": gettext_lazy("Access log"),
+    "data_export": gettext_lazy("Data export"),
 }
 
 

@@ -59,7 +59,7 @@ def test_a_manager_filters_the_log_and_downloads_the_csv(
     expect(table).to_contain_text("Dossier patient 7")
     expect(table).not_to_contain_text("Dossier patient 9")  # another day
     expect(table.locator("tbody tr")).to_have_count(2)
-    expect(table).to_contain_text("2026-03-29 10:15:00")  # Paris time
+    expect(table).to_contain_text("29/03/2026 10:15:00")  # Paris time
     snap_widths(page, "access-log-filtered-fr")
 
     with page.expect_download() as info:

@@ -56,7 +56,7 @@ def test_a_manager_sees_every_line_newest_first(as_manager, log_lines, vet, othe
     assert "was refused" in page
     assert "nobody signed in" in page
     # Times in the clinic's zone: 23:30 UTC shows as 00:30 the next day in Paris.
-    assert "2026-03-29 00:30:00" in page
+    assert "29/03/2026 00:30:00" in page
 
 
 @pytest.mark.parametrize(
