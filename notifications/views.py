@@ -142,12 +142,9 @@ def outbox(request: HttpRequest) -> HttpResponse:
     form = OutboxFilterForm(request.GET or None)
     rows = form.filter(Notification.objects.select_related("client")).defer("body", "html", "ics")
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
     context = {
         "form": form,
         "page": page,
-        "query": query.urlencode(),
         "usage": services.month_sms_usage(),
     }
     template = "notifications/outbox.html#results" if request.htmx else "notifications/outbox.html"

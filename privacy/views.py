@@ -2,13 +2,9 @@
 the staff's requests page; the privacy notice (public) and its editor (managers)."""
 
 import logging
-from collections.abc import AsyncIterator, Iterator
 
-from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.core.files.storage import default_storage
-from django.core.handlers.asgi import ASGIRequest
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -25,7 +21,7 @@ from portal.access import (
     manager_required,
     staff_required,
 )
-from portal.lib.crypto import DecryptionError, decrypt_stream, keyring_from_settings, verify_stream
+from portal.lib import sealed
 from portal.models import AccessLog, Client, Clinic
 from privacy import conf, notice, services
 from privacy.access import correction_for_staff, erasure_for_staff, export_for
@@ -98,16 +94,9 @@ def export(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _download(request: HttpRequest, item: DataExport, now) -> HttpResponse:
-    keyring = keyring_from_settings()
     try:
-        handle = default_storage.open(item.file.name, "rb")
-    except OSError:
-        return _unreadable(request, item, "file missing")
-    try:
-        verify_stream(keyring, item.wrapped_key, handle, aad=item.aad)
-        chunks = decrypt_stream(keyring, item.wrapped_key, handle, aad=item.aad)
-    except DecryptionError as error:
-        handle.close()
+        handle, chunks = sealed.open_verified(item.file.name, item.wrapped_key, item.aad)
+    except sealed.Unreadable as error:
         return _unreadable(request, item, str(error))
     if not services.claim_download(export=item, now=now):
         handle.close()  # another request took it a moment ago
@@ -118,39 +107,13 @@ def _download(request: HttpRequest, item: DataExport, now) -> HttpResponse:
     log_access(
         request, action=AccessLog.Action.DOWNLOAD, object_type="data_export", object_id=item.pk
     )
-    # Each server gets the iterator it streams natively: given a plain iterator, Django's ASGI
-    # handler would read the whole decrypted zip into memory before sending.
-    stream = (
-        _then_discard_async(chunks, handle, item)
-        if isinstance(request, ASGIRequest)
-        else _then_discard(chunks, handle, item)
-    )
+    # Once it has gone out (or the download broke off), the file is deleted: downloadable once.
+    stream = sealed.stream(request, chunks, handle, then=lambda: services.discard_file(item))
     response = StreamingHttpResponse(stream, content_type="application/zip")
     response["Content-Length"] = str(item.plaintext_size)
     response["Content-Disposition"] = f'attachment; filename="data-{now:%Y-%m-%d}.zip"'
     response["Cache-Control"] = "no-store, private"
     return response
-
-
-def _then_discard(chunks: Iterator[bytes], handle, item: DataExport) -> Iterator[bytes]:
-    """Stream the zip; once it has gone out (or the download broke off), delete the file."""
-    try:
-        yield from chunks
-    finally:
-        handle.close()
-        services.discard_file(item)
-
-
-async def _then_discard_async(
-    chunks: Iterator[bytes], handle, item: DataExport
-) -> AsyncIterator[bytes]:
-    next_chunk = sync_to_async(next, thread_sensitive=False)
-    try:
-        while (chunk := await next_chunk(chunks, None)) is not None:
-            yield chunk
-    finally:
-        await sync_to_async(handle.close, thread_sensitive=False)()
-        await sync_to_async(services.discard_file)(item)
 
 
 def _unreadable(request: HttpRequest, item: DataExport, why: str) -> HttpResponse:

@@ -1,14 +1,10 @@
 import logging
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Iterator
 from urllib.parse import quote
 
-from asgiref.sync import sync_to_async
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import FileSystemStorage, default_storage
-from django.core.handlers.asgi import ASGIRequest
 from django.http import (
     Http404,
     HttpRequest,
@@ -21,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.access import client_of, client_required, duty_required, log_access, staff_required
-from portal.lib.crypto import DecryptionError, decrypt_stream, keyring_from_settings, verify_stream
+from portal.lib import sealed
 from portal.models import AccessLog, Client
 from records import services
 from records.access import (
@@ -161,22 +157,14 @@ def patient_photo(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def _decrypted_photo(request: HttpRequest, patient: Patient):
     """The photo's plaintext, verified whole before the first byte goes out; 404 if unreadable
     (a missing file, a wrong key, tampering), which is logged."""
-    keyring = keyring_from_settings()
     try:
-        handle = default_storage.open(patient.photo.name, "rb")
-    except OSError:
-        logger.error("Photo of patient %s is missing", patient.pk)
+        handle, chunks = sealed.open_verified(
+            patient.photo.name, patient.photo_key, patient.photo_aad
+        )
+    except sealed.Unreadable as error:
+        logger.error("Photo of patient %s could not be read: %s", patient.pk, error)
         raise Http404 from None
-    try:
-        verify_stream(keyring, patient.photo_key, handle, aad=patient.photo_aad)
-        chunks = decrypt_stream(keyring, patient.photo_key, handle, aad=patient.photo_aad)
-    except DecryptionError as error:
-        handle.close()
-        logger.error("Photo of patient %s could not be decrypted: %s", patient.pk, error)
-        raise Http404 from None
-    if isinstance(request, ASGIRequest):
-        return _closing_async(chunks, handle)
-    return _closing(chunks, handle)
+    return sealed.stream(request, chunks, handle)
 
 
 # --- Reports: download (owners and staff) --------------------------------------------------------
@@ -196,61 +184,16 @@ def content_disposition(title: str, day) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{utf8_name}"
 
 
-def _closing(chunks: Iterator[bytes], handle) -> Iterator[bytes]:
-    try:
-        yield from chunks
-    finally:
-        handle.close()
-
-
-async def _closing_async(chunks: Iterator[bytes], handle) -> AsyncIterator[bytes]:
-    """The same chunks for an ASGI server, one at a time.
-
-    Given a plain iterator, Django's ASGI handler reads it whole into a list before sending: a
-    20 MB report would sit decrypted in memory. With a local disk, reading and decrypting one
-    64 KiB chunk takes tens of microseconds, so it runs on the event loop (other requests get
-    their turn at every send); a hop to a worker thread per chunk made downloads 3x slower. A
-    remote storage's reads are network calls, so they go to a worker thread.
-    """
-    if isinstance(default_storage, FileSystemStorage):
-        try:
-            for chunk in chunks:
-                yield chunk
-        finally:
-            handle.close()
-        return
-    next_chunk = sync_to_async(next, thread_sensitive=False)
-    try:
-        while (chunk := await next_chunk(chunks, None)) is not None:
-            yield chunk
-    finally:
-        await sync_to_async(handle.close, thread_sensitive=False)()
-
-
 @login_required
 @require_GET
 def report_download(request: HttpRequest, pk: int) -> HttpResponse:
     report = report_for(request, pk)
-    keyring = keyring_from_settings()
     try:
-        handle = default_storage.open(report.file.name, "rb")
-    except OSError:
-        return _unreadable(request, report, "file missing")
-    try:
-        # Authenticate the whole file before the first byte goes out: once a 200 has started,
-        # a failure half-way would hand the owner a broken PDF.
-        verify_stream(keyring, report.wrapped_key, handle, aad=report.aad)
-        chunks = decrypt_stream(keyring, report.wrapped_key, handle, aad=report.aad)
-    except DecryptionError as error:
-        handle.close()
+        handle, chunks = sealed.open_verified(report.file.name, report.wrapped_key, report.aad)
+    except sealed.Unreadable as error:
         return _unreadable(request, report, str(error))
     log_access(request, action=AccessLog.Action.DOWNLOAD, object_type="report", object_id=report.pk)
-    # Each server gets the iterator it streams natively (see `_closing_async`).
-    stream = (
-        _closing_async(chunks, handle)
-        if isinstance(request, ASGIRequest)
-        else _closing(chunks, handle)
-    )
+    stream = sealed.stream(request, chunks, handle)
     response = StreamingHttpResponse(stream, content_type="application/pdf")
     response["Content-Length"] = str(report.plaintext_size)
     response["Content-Disposition"] = content_disposition(report.title, report.date)

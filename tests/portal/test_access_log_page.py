@@ -217,3 +217,15 @@ async def test_the_export_streams_under_asgi_too(manager, vet):
     # The thread that ran the sync code keeps its connection: close it, or PostgreSQL cannot
     # drop the test database at the end.
     await sync_to_async(connections.close_all)()
+
+
+def test_the_next_page_keeps_the_filter(as_manager, vet):
+    for number in range(60):
+        line(vet, datetime(2026, 3, 28, 8, number % 60, tzinfo=UTC), object_id=str(number))
+    first = shown(as_manager.get(PAGE, {"what": "patient", "outcome": "view"}))
+    assert "Page 1 of 2" in first
+    assert 'href="?what=patient&amp;outcome=view&amp;page=2"' in first
+    second = shown(as_manager.get(PAGE, {"what": "patient", "outcome": "view", "page": "2"}))
+    assert "Page 2 of 2" in second
+    assert 'href="?what=patient&amp;outcome=view&amp;page=1"' in second
+    assert second.count("<td>Patient file") == 10

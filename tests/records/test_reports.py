@@ -268,7 +268,7 @@ def test_it_streams_chunk_by_chunk_under_asgi_too(client_user, vet, patient, sto
         return response.is_async, pieces
 
     # A storage that is not a local disk reads each chunk in a worker thread.
-    local = "records.views.FileSystemStorage"
+    local = "portal.lib.sealed.FileSystemStorage"
     with mock.patch(local, type("Remote", (), {})) if storage == "remote" else nullcontext():
         is_async, pieces = async_to_sync(download)()
     assert is_async
