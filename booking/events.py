@@ -1,14 +1,23 @@
-"""Who wants to hear that a slot became free: an explicit registry, not a signal.
+"""What booking tells others after a write: a freed slot (to registered listeners), a changed
+agenda day (to the staff's open grids, over the channel layer).
+
+Who wants to hear that a slot became free: an explicit registry, not a signal.
 
 booking must not import the waitlist (it sits above booking), so the waitlist registers a
 listener here from its AppConfig.ready(). Listeners run after commit, one by one; a failing
 listener is logged and does not stop the others or undo the cancellation.
 """
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Literal, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -41,3 +50,65 @@ def slot_released(slot: ReleasedSlot) -> None:
             listener(slot)
         except Exception:
             logger.exception("slot listener %r failed for %r", listener, slot)
+
+
+# --- the agenda, live ----------------------------------------------------------------------------
+#
+# A notice, never the record: "this day changed, read it again". Every receptionist's grid for
+# that day reloads itself (booking/consumers.py, booking/static/booking/agenda-live.js), so a lost
+# notice costs a stale grid until the next one or a reload, never a booking.
+
+# An announcement waits at most this long for the channel layer: it runs after the write has
+# committed, in the request, and a hung Redis must not hold the page that booked.
+ANNOUNCE_TIMEOUT = 1.0
+AGENDA_EVENT = "agenda.changed"
+
+
+class AgendaChanged(TypedDict):
+    type: Literal["agenda.changed"]
+    day: str  # YYYY-MM-DD, in the clinic's zone
+    site_id: int | None
+
+
+def agenda_group(day: date) -> str:
+    """One group per local day, every site together: the agenda shows the whole clinic on one
+    page (the site is in the event for a page that would want only its own)."""
+    return f"agenda.day.{day.isoformat()}"
+
+
+def agenda_changed(*, day: date, site_id: int | None = None) -> None:
+    """Tell everyone watching `day` that its agenda changed, once the transaction commits.
+
+    Outside a transaction it is sent at once. It never raises: the write it announces is
+    committed, and failing the request now would make the person retry a booking that exists.
+    """
+    event = AgendaChanged(type="agenda.changed", day=day.isoformat(), site_id=site_id)
+    transaction.on_commit(lambda: _announce(agenda_group(day), event), robust=True)
+
+
+def agenda_changed_at(*instants: datetime | None, site_id: int | None = None) -> None:
+    """`agenda_changed` for the local day of each instant (a move: the old and the new start),
+    each day once."""
+    from portal.models import Clinic
+
+    tz = Clinic.current().tz
+    days = dict.fromkeys(instant.astimezone(tz).date() for instant in instants if instant)
+    for day in days:
+        agenda_changed(day=day, site_id=site_id)
+
+
+def _announce(group: str, event: AgendaChanged) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+
+    async def send() -> None:
+        await asyncio.wait_for(layer.group_send(group, dict(event)), ANNOUNCE_TIMEOUT)
+
+    try:
+        async_to_sync(send)()
+    except Exception as exc:
+        # Redis down or too slow: the grids catch up on their next notice, reconnect or reload.
+        logger.warning(
+            "Could not announce %s to %s (%s: %s)", event["type"], group, type(exc).__name__, exc
+        )
