@@ -340,6 +340,17 @@ class Appointment(models.Model):
         ONLINE = "online", _("Online")
         STAFF = "staff", _("By the clinic")
 
+    class Stage(models.TextChoices):
+        """Where the appointment stands for reception, from the status and the day's marks."""
+
+        BOOKED = "booked", _("Booked")
+        CONFIRMED = "confirmed", pgettext_lazy("appointment stage", "Confirmed")
+        ARRIVED = "arrived", pgettext_lazy("appointment stage", "Arrived")
+        CONSULTATION = "consultation", pgettext_lazy("appointment stage", "In consultation")
+        ATTENDED = "attended", _("Attended")
+        NO_SHOW = "no_show", _("No-show")
+        CANCELLED = "cancelled", _("Cancelled")
+
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
     practitioner = models.ForeignKey(
         Practitioner, on_delete=models.PROTECT, related_name="appointments"
@@ -367,6 +378,9 @@ class Appointment(models.Model):
     cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
     cancelled_by_clinic = models.BooleanField(default=False)
     outcome_at = models.DateTimeField(null=True, blank=True)
+    # The day's marks by reception: in the waiting room, then taken in by the vet.
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
+    consultation_at = models.DateTimeField(_("in consultation since"), null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -392,6 +406,24 @@ class Appointment(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status != self.Status.CANCELLED
+
+    @property
+    def stage(self) -> str:
+        """booked, confirmed, arrived, consultation, attended, no_show or cancelled: the
+        outcome wins over the day's marks, which win over the client's confirmation."""
+        if self.status != self.Status.BOOKED:
+            return self.status
+        if self.consultation_at is not None:
+            return self.Stage.CONSULTATION
+        if self.arrived_at is not None:
+            return self.Stage.ARRIVED
+        if self.confirmed_at is not None:
+            return self.Stage.CONFIRMED
+        return self.Stage.BOOKED
+
+    @property
+    def stage_label(self) -> str:
+        return self.Stage(self.stage).label
 
     def client_may_change(self, now: datetime, cutoff: timedelta) -> bool:
         """Whether the client may still cancel or move it themselves (else: phone)."""
