@@ -361,6 +361,7 @@ def book(
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
         _plan_messages(lambda: _emit_booked(appointment))
         transaction.on_commit(slot_reader.invalidate, robust=True)
+        events.agenda_changed_at(starts_at, site_id=appointment.site_id)
     return Booked(appointment)
 
 
@@ -505,6 +506,7 @@ def move(
         _plan_messages(lambda: _emit_moved(current, previous_version))
         transaction.on_commit(slot_reader.invalidate, robust=True)
         transaction.on_commit(lambda: events.slot_released(released), robust=True)
+        events.agenda_changed_at(released.starts_at, starts_at, site_id=current.site_id)
     return current
 
 
@@ -551,6 +553,7 @@ def cancel(
         transaction.on_commit(slot_reader.invalidate, robust=True)
         if release:
             transaction.on_commit(lambda: events.slot_released(released), robust=True)
+        events.agenda_changed_at(current.starts_at, site_id=current.site_id)
     return current
 
 
@@ -570,6 +573,7 @@ def confirm(appointment: Appointment, *, version: int, now: datetime | None = No
             return False
         current.confirmed_at = now
         current.save(update_fields=["confirmed_at"])
+        events.agenda_changed_at(current.starts_at, site_id=current.site_id)
     appointment.confirmed_at = now
     return True
 
@@ -604,6 +608,7 @@ def mark_outcome(
         current.status = status
         current.outcome_at = None if status == Appointment.Status.BOOKED else now
         current.save(update_fields=["status", "outcome_at"])
+        events.agenda_changed_at(current.starts_at, site_id=current.site_id)
     return current
 
 
