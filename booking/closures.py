@@ -24,7 +24,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from booking import services
+from booking import events, services
 from booking import slots as slot_reader
 from booking.models import Appointment, BookingRules, Closure, Practitioner, TimeOff
 from portal.models import Clinic, Role, User
@@ -141,7 +141,20 @@ def enter(
             affected(absence, now=now).filter(pk__in=list(cancel_ids)), absence, by_user, now
         )
         transaction.on_commit(slot_reader.invalidate, robust=True)
+        events.agenda_days_changed(_days(absence))  # the shading, on every grid showing it
     return Entered(absence, cancelled, list(affected(absence, now=now)))
+
+
+def _days(absence: Absence, *, at_most: int = 62) -> list[date]:
+    """The local days an absence covers; of a long one, its first `at_most` (a grid open on a
+    later day of it shows the shading on its next reload)."""
+    tz = Clinic.current().tz
+    start, end = bounds(absence, tz)
+    first, last = (
+        start.astimezone(tz).date(),
+        (end - timedelta(microseconds=1)).astimezone(tz).date(),
+    )
+    return [first + timedelta(days=i) for i in range(min((last - first).days + 1, at_most))]
 
 
 def cancel_affected(

@@ -10,7 +10,7 @@ listener is logged and does not stop the others or undo the cancellation.
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, TypedDict
@@ -82,33 +82,48 @@ def agenda_changed(*, day: date, site_id: int | None = None) -> None:
     Outside a transaction it is sent at once. It never raises: the write it announces is
     committed, and failing the request now would make the person retry a booking that exists.
     """
-    event = AgendaChanged(type="agenda.changed", day=day.isoformat(), site_id=site_id)
-    transaction.on_commit(lambda: _announce(agenda_group(day), event), robust=True)
+    agenda_days_changed([day], site_id=site_id)
 
 
 def agenda_changed_at(*instants: datetime | None, site_id: int | None = None) -> None:
-    """`agenda_changed` for the local day of each instant (a move: the old and the new start),
-    each day once."""
+    """`agenda_changed` for the local day of each instant (a move: the old and the new start)."""
     from portal.models import Clinic
 
     tz = Clinic.current().tz
-    days = dict.fromkeys(instant.astimezone(tz).date() for instant in instants if instant)
-    for day in days:
-        agenda_changed(day=day, site_id=site_id)
+    agenda_days_changed(
+        [instant.astimezone(tz).date() for instant in instants if instant], site_id=site_id
+    )
 
 
-def _announce(group: str, event: AgendaChanged) -> None:
+def agenda_days_changed(days: Iterable[date], *, site_id: int | None = None) -> None:
+    """`agenda_changed` for several days (each once), sent together after commit."""
+    events = [
+        (agenda_group(day), AgendaChanged(type=AGENDA_EVENT, day=day.isoformat(), site_id=site_id))
+        for day in dict.fromkeys(days)
+    ]
+    if events:
+        transaction.on_commit(lambda: _announce(events), robust=True)
+
+
+def _announce(events: list[tuple[str, AgendaChanged]]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
 
     async def send() -> None:
-        await asyncio.wait_for(layer.group_send(group, dict(event)), ANNOUNCE_TIMEOUT)
+        # One after the other, each given ANNOUNCE_TIMEOUT: when one fails the layer is down,
+        # and the others are not tried (a down Redis costs the request one timeout, not one per
+        # day).
+        for group, event in events:
+            await asyncio.wait_for(layer.group_send(group, dict(event)), ANNOUNCE_TIMEOUT)
 
     try:
         async_to_sync(send)()
     except Exception as exc:
         # Redis down or too slow: the grids catch up on their next notice, reconnect or reload.
         logger.warning(
-            "Could not announce %s to %s (%s: %s)", event["type"], group, type(exc).__name__, exc
+            "Could not announce %d agenda change(s) (%s: %s)",
+            len(events),
+            type(exc).__name__,
+            exc,
         )
