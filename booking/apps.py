@@ -16,9 +16,9 @@ class BookingConfig(AppConfig):
         set_opening_provider(next_opening)
 
     def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
-        from booking.panels import client_panel, staff_panel
+        from booking.panels import client_panel, staff_panel, waiting_panel
 
-        return [staff_panel(request) if staff else client_panel(request)]
+        return [staff_panel(request), waiting_panel(request)] if staff else [client_panel(request)]
 
     def nav_links(self, user) -> list:
         from django.urls import reverse
@@ -40,6 +40,13 @@ class BookingConfig(AppConfig):
 
         upcoming = Appointment.objects.upcoming_for(client, timezone.now())[:5]
         return [Panel("booking/panels/staff_client.html", order=10, context={"upcoming": upcoming})]
+
+    def websocket_urlpatterns(self) -> list:
+        from django.urls import path
+
+        from booking import consumers
+
+        return [path("ws/agenda/", consumers.AgendaConsumer.as_asgi())]
 
     def seed_demo(self, demo) -> None:
         from booking.seed import seed_booking
