@@ -16,9 +16,9 @@ class BookingConfig(AppConfig):
         set_opening_provider(next_opening)
 
     def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
-        from booking.panels import client_panel, staff_panel
+        from booking.panels import client_panel, staff_panel, waiting_panel
 
-        return [staff_panel(request) if staff else client_panel(request)]
+        return [staff_panel(request), waiting_panel(request)] if staff else [client_panel(request)]
 
     def nav_links(self, user) -> list:
         from django.urls import reverse

@@ -16,6 +16,7 @@ from booking.models import (
     TimeOff,
     WeeklyHours,
 )
+from booking.services import Mark
 from portal.lib.widgets import IsoDateInput, IsoDateTimeInput, IsoTimeInput
 
 
@@ -86,6 +87,14 @@ class OutcomeForm(forms.Form):
             (Appointment.Status.BOOKED, _("Not marked")),
         ]
     )
+
+
+class MarkForm(forms.Form):
+    """A status action posted from an appointment (booking:staff_mark), with the version the
+    page showed, so a stale page is told instead of acting."""
+
+    mark = forms.ChoiceField(choices=[(mark, mark) for mark in Mark.ALL])
+    version = forms.IntegerField(min_value=1)
 
 
 class RulesForm(forms.ModelForm):

@@ -1,10 +1,12 @@
-"""The dashboard panels booking contributes: the client's next appointments, today's agenda."""
+"""The dashboard panels booking contributes: the client's next appointments, today's agenda and
+its waiting room."""
 
 from datetime import datetime, time, timedelta
 
 from django.http import HttpRequest
 from django.utils import timezone
 
+from booking import services
 from booking.models import Appointment
 from portal.dashboard import Panel
 from portal.models import Client, Clinic
@@ -30,3 +32,11 @@ def staff_panel(request: HttpRequest) -> Panel:
     return Panel(
         "booking/panels/staff_agenda.html", order=10, context={"appointments": appointments}
     )
+
+
+def waiting_panel(request: HttpRequest) -> Panel:
+    """Who is in the waiting room now, and since when (one query)."""
+    tz = Clinic.current().tz
+    now = timezone.now()
+    waiting = services.waiting_room(now.astimezone(tz).date(), tz, now=now)
+    return Panel("booking/panels/staff_waiting.html", order=9, context={"waiting": waiting})

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -69,6 +69,15 @@ class Unchanged(AlreadyDone):
 
     def __init__(self, appointment: Appointment) -> None:
         super().__init__(_("The appointment is already at this time: nothing was changed."))
+        self.appointment = appointment
+
+
+class Stale(AlreadyDone):
+    """The page acted on a version the appointment has left (moved, cancelled, marked by a
+    colleague): nothing was written; ``appointment`` is the current state, to show instead."""
+
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(_("This appointment changed meanwhile: here is its current state."))
         self.appointment = appointment
 
 
@@ -581,35 +590,249 @@ def confirm(appointment: Appointment, *, version: int, now: datetime | None = No
 OUTCOMES = (Appointment.Status.ATTENDED, Appointment.Status.NO_SHOW, Appointment.Status.BOOKED)
 
 
+def _local_day(moment: datetime) -> date:
+    return moment.astimezone(Clinic.current().tz).date()
+
+
+def _lock_to_mark(appointment: Appointment, version: int | None) -> Appointment:
+    """The appointment's row, locked (FOR UPDATE; SQLite: the whole database), so that two
+    receptionists marking the same row are served one after the other and the second reads
+    the first's mark. Refuses a stale page (``version`` differs: moved, cancelled or marked
+    meanwhile) and a cancelled appointment. The caller is inside a transaction."""
+    current = _lock(appointment)
+    if version is not None and current.version != version:
+        raise Stale(current)
+    if current.status == Appointment.Status.CANCELLED:
+        raise AlreadyDone(_("This appointment was cancelled."))
+    return current
+
+
+def _announce(appointment: Appointment) -> None:
+    """Tell whoever shows the appointment's day in the agenda, once the transaction commits
+    (``booking.events``; may be lost: a reload shows the same)."""
+    events.agenda_changed_at(appointment.starts_at, site_id=appointment.site_id)
+
+
+def _check_today(current: Appointment, now: datetime) -> None:
+    if _local_day(current.starts_at) != _local_day(now):
+        raise BookingError(
+            _("Arrival and consultation can be marked only on the day of the appointment.")
+        )
+
+
+def _check_booked(current: Appointment) -> None:
+    if current.status != Appointment.Status.BOOKED:
+        raise AlreadyDone(
+            _("This appointment is already marked “%(outcome)s”: undo it first.")
+            % {"outcome": current.get_status_display()}
+        )
+
+
 def mark_outcome(
-    appointment: Appointment, *, status: str, by_user: User, now: datetime | None = None
+    appointment: Appointment,
+    *,
+    status: str,
+    by_user: User,
+    version: int | None = None,
+    now: datetime | None = None,
 ) -> Appointment:
     """Staff record whether the patient came (never automatic); BOOKED undoes a mistake.
 
-    Locks the appointment row; refuses cancelled appointments, ones not yet started today, and
-    a second mark over the first (two colleagues clicking "attended" and "no-show" on the same
-    row: the second reads the first's mark under the lock and must undo it explicitly).
+    Locks the appointment row; refuses a stale page (``version`` given and no longer the
+    appointment's), cancelled appointments, ones not yet started today, a no-show for a client
+    who arrived, and a second mark over the first (two colleagues clicking "attended" and
+    "no-show" on the same row: the second reads the first's mark under the lock and must undo
+    it explicitly). Bumps ``version``, so any page showing the old state is stale.
     """
     now = now or timezone.now()
     if status not in OUTCOMES:
         raise BookingError(_("Unknown outcome."))
     with transaction.atomic():
-        current = _lock(appointment)
-        if current.status == Appointment.Status.CANCELLED:
-            raise AlreadyDone(_("This appointment was cancelled."))
-        if status != Appointment.Status.BOOKED and current.status != Appointment.Status.BOOKED:
-            raise AlreadyDone(
-                _("This appointment is already marked “%(outcome)s”: undo it first.")
-                % {"outcome": current.get_status_display()}
-            )
-        tz = Clinic.current().tz
-        if current.starts_at.astimezone(tz).date() > now.astimezone(tz).date():
+        current = _lock_to_mark(appointment, version)
+        if status != Appointment.Status.BOOKED:
+            _check_booked(current)
+        if _local_day(current.starts_at) > _local_day(now):
             raise BookingError(_("An appointment can be marked only from its day on."))
+        if status == Appointment.Status.NO_SHOW and (
+            current.arrived_at is not None or current.consultation_at is not None
+        ):
+            raise AlreadyDone(_("This client has arrived: they cannot be marked no-show."))
         current.status = status
         current.outcome_at = None if status == Appointment.Status.BOOKED else now
-        current.save(update_fields=["status", "outcome_at"])
-        events.agenda_changed_at(current.starts_at, site_id=current.site_id)
+        current.version += 1
+        current.save(update_fields=["status", "outcome_at", "version"])
+        _announce(current)
     return current
+
+
+def mark_arrived(
+    appointment: Appointment,
+    *,
+    by_user: User,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """The client is in the waiting room. On the appointment's day only; bumps ``version``.
+
+    Locks the appointment row (see ``_lock_to_mark``): the same arrival clicked at two desks
+    is written once, the second is told the appointment changed meanwhile.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_to_mark(appointment, version)
+        _check_booked(current)
+        _check_today(current, now)
+        if current.consultation_at is not None:
+            raise AlreadyDone(_("The consultation has already started."))
+        if current.arrived_at is not None:
+            raise AlreadyDone(_("The arrival is already marked."))
+        current.arrived_at = now
+        current.version += 1
+        current.save(update_fields=["arrived_at", "version"])
+        _announce(current)
+    return current
+
+
+def mark_in_consultation(
+    appointment: Appointment,
+    *,
+    by_user: User,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """The vet took them in (whether or not their arrival was marked). On the appointment's
+    day only; bumps ``version``. Locks the row like ``mark_arrived``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_to_mark(appointment, version)
+        _check_booked(current)
+        _check_today(current, now)
+        if current.consultation_at is not None:
+            raise AlreadyDone(_("The consultation has already started."))
+        current.consultation_at = now
+        current.version += 1
+        current.save(update_fields=["consultation_at", "version"])
+        _announce(current)
+    return current
+
+
+def undo_arrival(
+    appointment: Appointment,
+    *,
+    by_user: User,
+    version: int | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """An arrival marked by mistake (the wrong Filou): cleared, until the consultation starts.
+    On the appointment's day only; bumps ``version``. Locks the row like ``mark_arrived``."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _lock_to_mark(appointment, version)
+        _check_booked(current)
+        _check_today(current, now)
+        if current.consultation_at is not None:
+            raise AlreadyDone(
+                _("The consultation has started: the arrival can no longer be undone.")
+            )
+        if current.arrived_at is None:
+            raise AlreadyDone(_("No arrival is marked."))
+        current.arrived_at = None
+        current.version += 1
+        current.save(update_fields=["arrived_at", "version"])
+        _announce(current)
+    return current
+
+
+class Mark:
+    """What reception may mark on an appointment (the ``mark`` posted to booking:staff_mark)."""
+
+    ARRIVED = "arrived"
+    CONSULTATION = "consultation"
+    ATTENDED = "attended"
+    NO_SHOW = "no_show"
+    UNDO_ARRIVED = "undo_arrived"
+    UNDO_OUTCOME = "undo_outcome"
+    ALL = (ARRIVED, CONSULTATION, ATTENDED, NO_SHOW, UNDO_ARRIVED, UNDO_OUTCOME)
+
+
+def apply_mark(
+    appointment: Appointment,
+    *,
+    mark: str,
+    by_user: User,
+    version: int | None,
+    now: datetime | None = None,
+) -> Appointment:
+    """One of ``Mark.ALL``, through the service that owns it; the appointment as it now is."""
+    kwargs = {"by_user": by_user, "version": version, "now": now}
+    if mark == Mark.ARRIVED:
+        return mark_arrived(appointment, **kwargs)
+    if mark == Mark.CONSULTATION:
+        return mark_in_consultation(appointment, **kwargs)
+    if mark == Mark.UNDO_ARRIVED:
+        return undo_arrival(appointment, **kwargs)
+    outcome = {
+        Mark.ATTENDED: Appointment.Status.ATTENDED,
+        Mark.NO_SHOW: Appointment.Status.NO_SHOW,
+        Mark.UNDO_OUTCOME: Appointment.Status.BOOKED,
+    }.get(mark)
+    if outcome is None:
+        raise BookingError(_("Unknown outcome."))
+    return mark_outcome(appointment, status=outcome, **kwargs)
+
+
+def offered_marks(appointment: Appointment, *, today: date, tz: tzinfo) -> tuple[str, ...]:
+    """The marks to offer as buttons (the services decide again under the lock): arrival and
+    consultation on the day itself, attended / no-show from the day on, an undo once marked."""
+    status = appointment.status
+    if status in (Appointment.Status.ATTENDED, Appointment.Status.NO_SHOW):
+        return (Mark.UNDO_OUTCOME,)
+    day = appointment.starts_at.astimezone(tz).date()
+    if status != Appointment.Status.BOOKED or day > today:
+        return ()
+    if day < today:
+        return (Mark.ATTENDED, Mark.NO_SHOW)
+    if appointment.consultation_at is not None:
+        return (Mark.ATTENDED,)
+    if appointment.arrived_at is not None:
+        return (Mark.CONSULTATION, Mark.ATTENDED, Mark.UNDO_ARRIVED)
+    return (Mark.ARRIVED, Mark.CONSULTATION, Mark.ATTENDED, Mark.NO_SHOW)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """Someone in the waiting room: arrived at ``since``, waiting ``minutes`` so far."""
+
+    appointment: Appointment
+    since: datetime
+    minutes: int
+
+
+def waiting_room(
+    day: date, tz: tzinfo, *, now: datetime | None = None, site_id: int | None = None
+) -> list[Waiting]:
+    """Who has arrived on ``day`` (local to ``tz``) and not yet gone in, first come first;
+    one query."""
+    now = now or timezone.now()
+    lo = datetime.combine(day, time(0), tzinfo=tz)
+    hi = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+    rows = (
+        Appointment.objects.with_related()
+        .filter(
+            status=Appointment.Status.BOOKED,
+            starts_at__gte=lo,
+            starts_at__lt=hi,
+            arrived_at__isnull=False,
+            consultation_at=None,
+        )
+        .order_by("arrived_at", "pk")
+    )
+    if site_id is not None:
+        rows = rows.filter(site_id=site_id)
+    return [
+        Waiting(a, a.arrived_at, max(0, int((now - a.arrived_at).total_seconds() // 60)))
+        for a in rows
+    ]
 
 
 def still_valid(appointment_id: int, version: int) -> bool:

@@ -19,6 +19,7 @@ urlpatterns = [
     path("staff/appointments/<id:pk>/cancel/", views.staff_cancel, name="staff_cancel"),
     path("staff/appointments/<id:pk>/outcome/", views.staff_outcome, name="staff_outcome"),
     path("staff/appointments/<id:pk>/move/", views.staff_move, name="staff_move"),
+    path("staff/appointments/<id:pk>/mark/", views.staff_mark, name="staff_mark"),
     path("staff/hours/", views.hours, name="hours"),
     path("staff/absences/<str:kind>/<id:pk>/", views.absence, name="absence"),
     path("staff/rules/", views.rules, name="rules"),

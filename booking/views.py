@@ -31,6 +31,7 @@ from booking.forms import (
     ClosureForm,
     ConfirmForm,
     ExtraOpeningForm,
+    MarkForm,
     MoveForm,
     OutcomeForm,
     ServiceForm,
@@ -985,17 +986,11 @@ def _may_enter_absences(user) -> bool:
 def _appointment_page(
     request: HttpRequest, appointment: Appointment, *, cancel_form=None, status: int = 200
 ) -> HttpResponse:
-    tz = Clinic.current().tz
-    today = timezone.now().astimezone(tz).date()
+    # The status actions (booking/staff/_status_actions.html) work out the marks to offer.
     return render(
         request,
         "booking/staff/appointment.html",
-        {
-            "appointment": appointment,
-            "cancel_form": cancel_form or StaffCancelForm(),
-            "outcome_form": OutcomeForm(),
-            "markable": appointment.starts_at.astimezone(tz).date() <= today,
-        },
+        {"appointment": appointment, "cancel_form": cancel_form or StaffCancelForm()},
         status=status,
     )
 
@@ -1056,6 +1051,40 @@ def staff_outcome(request: HttpRequest, pk: int) -> HttpResponse:
             "outcome_error": error,
         }
         return render(request, "booking/staff/agenda.html#row", context)
+    if error:
+        messages.error(request, error)
+    return redirect("booking:staff_appointment", pk=pk)
+
+
+@duty_required("appointments")
+@require_POST
+def staff_mark(request: HttpRequest, pk: int) -> HttpResponse:
+    """Arrived, in consultation, attended, no-show, or an undo, for the version the page showed.
+
+    htmx gets the status actions again, fresh, with the refusal if any (a stale page: "changed
+    meanwhile", and the current state); a plain form goes back to the appointment's page.
+    """
+    appointment = appointment_for_staff(pk)
+    form = MarkForm(request.POST)
+    error = ""
+    if not form.is_valid():
+        error = _("This mark is not possible: nothing was changed.")
+    else:
+        try:
+            appointment = services.apply_mark(
+                appointment,
+                mark=form.cleaned_data["mark"],
+                version=form.cleaned_data["version"],
+                by_user=request.user,
+            )
+        except services.Stale as stale:
+            error, appointment = str(stale), stale.appointment
+        except services.BookingError as refused:
+            error = str(refused)
+            appointment.refresh_from_db()
+    if request.htmx:
+        context = {"appointment": appointment, "mark_error": error}
+        return render(request, "booking/staff/_status_actions.html", context)
     if error:
         messages.error(request, error)
     return redirect("booking:staff_appointment", pk=pk)

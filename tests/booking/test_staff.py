@@ -306,7 +306,14 @@ def test_a_manager_edits_services_and_others_cannot(as_manager, as_reception, si
 
 
 def outcome_buttons(html: str) -> set[str]:
-    return {v for v in ("attended", "no_show", "booked") if f'name="status" value="{v}"' in html}
+    # The agenda posts `status` to booking:staff_outcome; the appointment page's status actions
+    # post `mark` to booking:staff_mark, where "undo_outcome" is the undo.
+    marks = {"attended": "attended", "no_show": "no_show", "booked": "undo_outcome"}
+    return {
+        v
+        for v, m in marks.items()
+        if f'name="status" value="{v}"' in html or f'name="mark" value="{m}"' in html
+    }
 
 
 def test_outcome_buttons_are_offered_only_from_the_appointments_day_in_the_clinics_zone(
