@@ -50,6 +50,9 @@ ENDS_BY = "accueil_ends_by"  # ["idle" or "absolute", its limit in seconds]: wha
 ENDED = "accueil_ended"  # in the next, anonymous session: why the last one ended
 WRITE_EVERY = 60  # seconds: the session is written at most this often for activity alone
 NO_STORE = "private, no-store"
+# Sent by a page that reloads part of itself unasked (booking/static/booking/agenda-live.js):
+# such a request is checked against the limits but does not count as activity.
+BACKGROUND_HEADER = "X-Accueil-Background"
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ def _enforce(request: HttpRequest) -> HttpResponse | None:
         return _sign_out(request, ["absolute", limits.absolute])
     if now - seen >= limits.idle:
         return _sign_out(request, ["idle", limits.idle])
+    if request.headers.get(BACKGROUND_HEADER) == "1":
+        return None  # a page refreshing itself (the live agenda) is not the person's activity
     # Written when a minute has passed, or when something else set the expiry (allauth's
     # "remember me" at sign-in) so the row's expiry is ours again.
     ours = session.get("_session_expiry") in (0, session.get(LIFETIME))

@@ -8,11 +8,13 @@ import time
 from datetime import timedelta
 
 import pytest
+import time_machine
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.urls import reverse
+from django.utils import timezone
 
 from booking import services
 from booking.consumers import MAX_DAYS, parse_watch
@@ -267,3 +269,23 @@ def test_a_move_after_a_colleague_cancelled_is_refused_with_a_clear_message(
     assert "This appointment can no longer be moved." in response.content.decode()
     appointment.refresh_from_db()
     assert (appointment.version, appointment.starts_at) == (version, at(DAY, 9))
+
+
+def test_a_reload_asked_by_a_notice_does_not_keep_an_unattended_session_signed_in(
+    as_reception, settings
+):
+    url = reverse("booking:agenda")
+    background = {"HX-Request": "true", sessions.BACKGROUND_HEADER: "1"}
+    # From the sign-in on (the fixture's, on the wall clock).
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        clock.shift(sessions.WRITE_EVERY * 2)
+        assert as_reception.get(url).status_code == 200  # the receptionist opens the agenda
+        seen = as_reception.session[sessions.SEEN]
+        assert seen == int(time.time())
+        clock.shift(sessions.WRITE_EVERY * 2)
+        assert as_reception.get(url, headers=background).status_code == 200
+        assert as_reception.session[sessions.SEEN] == seen  # not counted as activity
+        clock.shift(settings.ACCUEIL_SESSION_IDLE_STAFF)
+        ended = as_reception.get(url, headers=background)
+    # Signed out: htmx is told to take the whole page to the sign-in form.
+    assert reverse("account_login") in ended.headers.get("HX-Redirect", "")
