@@ -12,6 +12,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.db.models import (
+    BooleanField,
+    CharField,
+    DateField,
+    DateTimeField,
+    IntegerField,
+    TimeField,
+    Value,
+)
+from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -24,6 +34,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from booking import availability as engine
 from booking import closures, services
+from booking import grid as agenda_grid
 from booking import slots as slot_reader
 from booking.forms import (
     CancelForm,
@@ -59,6 +70,7 @@ from portal.access import (
     client_of,
     client_required,
     duty_required,
+    has_duty,
     log_access,
     manager_required,
     staff_required,
@@ -915,17 +927,167 @@ def _day_bounds(day: date, tz) -> tuple[datetime, datetime]:
     )
 
 
+def _agenda_url(params: dict, **changes: object) -> str:
+    merged = {k: v for k, v in {**params, **changes}.items() if v not in (None, "")}
+    return f"{reverse('booking:agenda')}?{urlencode(merged)}"
+
+
+def _agenda_rows(
+    practitioner_ids: list[int], days: list[date], tz, selected: Practitioner | None
+) -> tuple[dict[date, closures.DayAbsences], list[engine.WeeklyRange], list[engine.ExtraOpening]]:
+    """Closures, time off, weekly hours and extra openings for the shown days.
+
+    One query, or none. They change only through booking's pages, which bump the availability
+    generation after commit, so they are kept under it (like the slot rows); appointments are
+    never cached here, they are what the grid is watched for. The four tables are read in one
+    UNION (typed columns, a ``kind`` first) because a busy day's budget is 8 queries and the
+    generation moves with every booking.
+    """
+    key = (
+        f"booking:agenda-rows:{','.join(map(str, practitioner_ids))}:{days[0]}:{days[-1]}:"
+        f"{selected.pk if selected else ''}:{tz}"
+    )
+    current, rows = slot_reader.read_current(key)
+    if rows is not None:
+        return rows
+    lo, _hi = _day_bounds(days[0], tz)
+    _lo, hi = _day_bounds(days[-1], tz)
+
+    def typed(value, field):
+        # PostgreSQL types a bare NULL as text in a UNION: cast it to the column's type.
+        return Cast(Value(value), output_field=field)
+
+    # kind, pk, practitioner, weekday, date start, date end, time start, time end,
+    # instant start, instant end, online, text
+    weekly = (
+        WeeklyHours.objects.filter(practitioner_id__in=practitioner_ids)
+        .order_by()
+        .values_list(
+            typed(0, IntegerField()),
+            "pk",
+            "practitioner_id",
+            "weekday",
+            typed(None, DateField()),
+            typed(None, DateField()),
+            "start",
+            "end",
+            typed(None, DateTimeField()),
+            typed(None, DateTimeField()),
+            "online",
+            typed("", CharField()),
+        )
+    )
+    extra = (
+        ExtraOpening.objects.filter(
+            practitioner_id__in=practitioner_ids, date__gte=days[0], date__lte=days[-1]
+        )
+        .order_by()
+        .values_list(
+            typed(1, IntegerField()),
+            "pk",
+            "practitioner_id",
+            typed(None, IntegerField()),
+            "date",
+            "date",
+            "start",
+            "end",
+            typed(None, DateTimeField()),
+            typed(None, DateTimeField()),
+            "online",
+            typed("", CharField()),
+        )
+    )
+    shut = (
+        Closure.objects.filter(start__lte=days[-1], end__gte=days[0])
+        .order_by()
+        .values_list(
+            typed(2, IntegerField()),
+            "pk",
+            typed(None, IntegerField()),
+            typed(None, IntegerField()),
+            "start",
+            "end",
+            typed(None, TimeField()),
+            typed(None, TimeField()),
+            typed(None, DateTimeField()),
+            typed(None, DateTimeField()),
+            typed(False, BooleanField()),
+            "label",
+        )
+    )
+    away = TimeOff.objects.filter(start__lt=hi, end__gt=lo, practitioner_id__in=practitioner_ids)
+    if selected is not None:
+        away = away.filter(practitioner=selected)
+    away = away.order_by().values_list(
+        typed(3, IntegerField()),
+        "pk",
+        "practitioner_id",
+        typed(None, IntegerField()),
+        typed(None, DateField()),
+        typed(None, DateField()),
+        typed(None, TimeField()),
+        typed(None, TimeField()),
+        "start",
+        "end",
+        typed(False, BooleanField()),
+        "reason",
+    )
+    ranges: list[engine.WeeklyRange] = []
+    extras: list[engine.ExtraOpening] = []
+    shut_rows: list[Closure] = []
+    away_rows: list[TimeOff] = []
+    for kind, pk, pid, weekday, d1, d2, t1, t2, i1, i2, online, text in weekly.union(
+        extra, shut, away, all=True
+    ):
+        if kind == 0:
+            ranges.append(engine.WeeklyRange(pid, weekday, t1, t2, online))
+        elif kind == 1:
+            extras.append(engine.ExtraOpening(pid, d1, t1, t2, online))
+        elif kind == 2:
+            shut_rows.append(Closure(pk=pk, start=d1, end=d2, label=text))
+        else:
+            away_rows.append(TimeOff(pk=pk, practitioner_id=pid, start=i1, end=i2, reason=text))
+    shut_rows.sort(key=lambda c: (c.start, c.pk))
+    away_rows.sort(key=lambda t: (t.start, t.pk))
+    absences = {}
+    for d in days:
+        d_lo, d_hi = _day_bounds(d, tz)
+        absences[d] = closures.DayAbsences(
+            [c for c in shut_rows if c.start <= d <= c.end],
+            [t for t in away_rows if t.start < d_hi and d_lo < t.end],
+        )
+    rows = (absences, ranges, extras)
+    if current is not None:
+        slot_reader.store_current(key, current, rows)
+    return rows
+
+
 @staff_required
 @require_GET
 def agenda(request: HttpRequest) -> HttpResponse:
-    """Day or week view, for one practitioner or the whole clinic."""
+    """The agenda grid: a day with a column per practitioner, or a practitioner's week.
+
+    Two queries whatever the day holds (practitioners, appointments), plus four for the hours
+    and absences when the availability generation changed (``_agenda_rows``); ``booking.grid``
+    places them without queries.
+    """
     tz = Clinic.current().tz
-    today = timezone.now().astimezone(tz).date()
+    now = timezone.now()
+    today = now.astimezone(tz).date()
     day = _parse_day(request.GET.get("day")) or today
     view = "week" if request.GET.get("view") == "week" else "day"
     practitioners = list(Practitioner.objects.active().select_related("site"))
+    sites = list({p.site_id: p.site for p in practitioners}.values())
+    site = next((s for s in sites if str(s.pk) == request.GET.get("site", "")), None)
     raw = request.GET.get("practitioner") or ""
     selected = next((p for p in practitioners if str(p.pk) == raw), None)
+    if view == "week" and selected is None and practitioners:
+        # A week is one practitioner's: the first of the list until another is chosen.
+        selected = next((p for p in practitioners if site is None or p.site == site), None)
+    if selected is not None:
+        shown = [selected]
+    else:
+        shown = [p for p in practitioners if site is None or p.site == site]
     if view == "week":
         first = day - timedelta(days=day.weekday())
         days = [first + timedelta(days=i) for i in range(7)]
@@ -933,41 +1095,132 @@ def agenda(request: HttpRequest) -> HttpResponse:
         days = [day]
     lo, _hi = _day_bounds(days[0], tz)
     _lo, hi = _day_bounds(days[-1], tz)
-    appointments = (
+    shown_ids = [p.pk for p in shown]
+    appointments = list(
         Appointment.objects.with_related()
-        .filter(starts_at__gte=lo, starts_at__lt=hi)
+        .filter(starts_at__gte=lo, starts_at__lt=hi, practitioner_id__in=shown_ids)
         .order_by("starts_at", "practitioner__name")
     )
-    if selected is not None:
-        appointments = appointments.filter(practitioner=selected)
     if not request.GET.get("cancelled"):
-        appointments = appointments.active()
-    by_day: dict[date, list[Appointment]] = {d: [] for d in days}
-    absences = closures.absences_by_day(days, tz, practitioner=selected)
+        appointments = [a for a in appointments if a.status != Appointment.Status.CANCELLED]
+    absences, ranges, extras = _agenda_rows(shown_ids, days, tz, selected)
+    by_pk = {p.pk: p for p in practitioners}
+    for d in days:
+        for t in absences[d].time_off:
+            if t.practitioner_id in by_pk:
+                t.practitioner = by_pk[t.practitioner_id]  # named without a query each
     for appointment in appointments:
-        local_day = appointment.starts_at.astimezone(tz).date()
-        off = absences.get(local_day)
+        off = absences.get(appointment.starts_at.astimezone(tz).date())
         # Still booked inside a closure or the vet's time off: staff must move or cancel it.
         appointment.to_move = bool(off) and off.covers(appointment, tz)
-        by_day.setdefault(local_day, []).append(appointment)
+    time_off = [
+        engine.TimeOff(t.practitioner_id, t.start, t.end)
+        for d in days
+        for t in absences[d].time_off
+        if t.practitioner_id in shown_ids
+    ]
+    closed_days = {d for d in days if absences[d].closures}
+    if view == "week" and selected is not None:
+        grid = agenda_grid.build_week(
+            days,
+            tz=tz,
+            practitioner_id=selected.pk,
+            ranges=ranges,
+            extras=extras,
+            closed_days=closed_days,
+            time_off=time_off,
+            appointments=appointments,
+            now=now,
+        )
+    else:
+        grid = agenda_grid.build_day(
+            day,
+            tz=tz,
+            practitioners=[(p.pk, p.name) for p in shown],
+            ranges=ranges,
+            extras=extras,
+            closed=day in closed_days,
+            time_off=time_off,
+            appointments=appointments,
+            now=now,
+        )
+    moving = None
+    raw_move = request.GET.get("move") or ""
+    if raw_move.isdigit():
+        moving = (
+            Appointment.objects.select_related("patient", "service")
+            .filter(pk=int(raw_move), status=Appointment.Status.BOOKED)
+            .first()
+        )
+        if moving is None:
+            messages.error(
+                request, _("This appointment can no longer be moved: it is cancelled or marked.")
+            )
     step = timedelta(days=7 if view == "week" else 1)
-    params = {"view": view}
-    if selected is not None:
+    params: dict = {"view": view, "day": day.isoformat()}
+    if selected is not None and (view == "day" or raw):
         params["practitioner"] = selected.pk
-    base = reverse("booking:agenda")
+    if site is not None:
+        params["site"] = site.pk
+    if request.GET.get("cancelled"):
+        params["cancelled"] = "1"
+    if moving is not None:
+        params["move"] = moving.pk
+    may_book = has_duty(request.user, "appointments")
+    if moving is not None:
+        cell_url = reverse("booking:staff_move", args=[moving.pk])
+    else:
+        cell_url = reverse("booking:staff_book")
+    if may_book:
+        # A free cell books there (the time and the vet preset), or in move mode moves there;
+        # the confirm page re-checks the slot against the rules before anything is written.
+        grid.cells = [
+            replace(
+                cell,
+                url=f"{cell_url}?"
+                + urlencode(
+                    {
+                        "start": int(cell.start.timestamp()),
+                        "practitioner": grid.columns[cell.column - 1].practitioner_id,
+                    }
+                ),
+            )
+            if cell.free
+            else cell
+            for cell in grid.cells
+        ]
     context = {
         "view": view,
         "day": day,
+        "days": days,
         "today": today,
-        "days": [(d, by_day.get(d, []), absences[d]) for d in days],
+        "grid": grid,
+        "absences": [(d, absences[d]) for d in days],
+        # A time off over several days is named once.
+        "time_off_notes": list({t.pk: t for d in days for t in absences[d].time_off}.values()),
+        "appointments": appointments,
+        "columns": [
+            (column, by_pk.get(column.practitioner_id), absences[column.day])
+            for column in grid.columns
+        ],
         "may_enter_absences": _may_enter_absences(request.user),
+        "may_book": may_book,
         "practitioners": practitioners,
+        "sites": sites if len(sites) > 1 else [],
+        "site": site,
         "selected": selected,
-        "prev_url": f"{base}?{urlencode({**params, 'day': (day - step).isoformat()})}",
-        "next_url": f"{base}?{urlencode({**params, 'day': (day + step).isoformat()})}",
-        "today_url": f"{base}?{urlencode(params)}",
-        "day_view_url": f"{base}?{urlencode({**params, 'view': 'day', 'day': day.isoformat()})}",
-        "week_view_url": f"{base}?{urlencode({**params, 'view': 'week', 'day': day.isoformat()})}",
+        "moving": moving,
+        "printing": bool(request.GET.get("print")),
+        "self_url": _agenda_url(params),
+        "print_url": _agenda_url(params, print="1"),
+        "cancelled_url": _agenda_url(params, cancelled=None if params.get("cancelled") else "1"),
+        "end_move_url": _agenda_url(params, move=None),
+        "prev_url": _agenda_url(params, day=(day - step).isoformat()),
+        "next_url": _agenda_url(params, day=(day + step).isoformat()),
+        "today_url": _agenda_url(params, day=None),
+        "day_view_url": _agenda_url(params, view="day"),
+        "week_view_url": _agenda_url(params, view="week"),
+        "agenda_days": " ".join(d.isoformat() for d in days),
     }
     template = "booking/staff/agenda.html#agenda" if request.htmx else "booking/staff/agenda.html"
     return render(request, template, context)

@@ -123,7 +123,7 @@ def test_kept_appointments_are_flagged_to_move_under_the_agendas_closure_banner(
         assert "Clinic closed: Inondation" in html
         assert html.count('data-testid="closure"') == 1
         row = html[html.index(f'id="appointment-{booked.pk}"') :]
-        row = row[: row.index("</tr>")]
+        row = row[: row.index("</article>")]
         assert "To move" in row
         assert reverse("booking:staff_move", args=[booked.pk]) in row
     other_day = as_reception.get(
@@ -163,9 +163,9 @@ def test_a_time_off_lists_only_that_vets_appointments_and_shows_on_their_rows(
     assert "Monday 1 June 2026, from 08:00 to 12:00" in html
     assert "Clinic closed" not in html
     dubois_row = html[html.index(f'id="appointment-{booked.pk}"') :]
-    assert "To move" in dubois_row[: dubois_row.index("</tr>")]
+    assert "To move" in dubois_row[: dubois_row.index("</article>")]
     fontaine_row = html[html.index(f'id="appointment-{with_fontaine.pk}"') :]
-    assert "To move" not in fontaine_row[: fontaine_row.index("</tr>")]
+    assert "To move" not in fontaine_row[: fontaine_row.index("</article>")]
 
 
 def test_a_closure_over_no_appointment_is_saved_at_once(as_reception, booked):
@@ -248,14 +248,16 @@ def test_the_agenda_stays_bounded_with_closures_and_time_off(
         Closure.objects.create(start=day, end=day, label=f"Fermé {offset}")
         for vet in (dubois, fontaine):
             TimeOff.objects.create(practitioner=vet, start=at(day, 8), end=at(day, 10))
-    for view in ("day", "week"):
+    # The day shows every vet; a week is one vet's (the grid, #15): each vet's week in turn.
+    for view, vet, expected in (("day", None, 6), ("week", dubois, 3), ("week", fontaine, 3)):
+        params = {"day": DAY.isoformat(), "view": view}
+        if vet is not None:
+            params["practitioner"] = vet.pk
         # 10, and the duties table on a cold cache (#11)
         with django_assert_max_num_queries(11):
-            response = as_reception.get(
-                reverse("booking:agenda"), {"day": DAY.isoformat(), "view": view}
-            )
+            response = as_reception.get(reverse("booking:agenda"), params)
         html = response.content.decode()
-        assert html.count('id="appointment-') == 6
-        assert html.count("To move") == 6
+        assert html.count('id="appointment-') == expected
+        assert html.count("To move") == expected
         assert html.count('data-testid="closure"') == (3 if view == "week" else 1)
     assert Appointment.objects.filter(status="booked").count() == 6
