@@ -52,7 +52,6 @@
     socket = opened;
     opened.addEventListener("open", () => {
       attempts = 0;
-      mark("on");
       watch();
       if (missed) changed(); // catch up on what happened while the socket was down
       missed = false;
@@ -64,6 +63,7 @@
       } catch (error) {
         return;
       }
+      if (frame.type === "watching") mark("on"); // the server now sends this page's days
       if (frame.type === "changed" && shownDays().includes(frame.day)) changed();
     });
     opened.addEventListener("close", (event) => {
@@ -98,8 +98,8 @@
   document.addEventListener("htmx:afterSettle", () => {
     if (!grid()) return;
     if (socket) {
+      mark("paused"); // until the server confirms the new days
       watch();
-      mark(socket.readyState === WebSocket.OPEN ? "on" : "paused");
     } else {
       connect();
     }
