@@ -409,7 +409,7 @@ def test_the_waiting_room_is_on_the_staff_dashboard_in_french_and_english(
     services.mark_in_consultation(mornings_patients["filou"], by_user=None, version=2, now=MORNING)
     emptied = unescape(http.get("/", headers={"accept-language": "fr"}).content.decode())
     assert "Personne n'attend." in emptied
-    assert "Filou" not in emptied.split("Salle d'attente")[1].split("</section>")[0]
+    assert "Filou" not in emptied.split("Salle d'attente")[1].split("</article>")[0]
 
 
 def test_the_dashboard_stays_bounded_with_a_full_waiting_room(
