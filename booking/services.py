@@ -445,6 +445,7 @@ def move(
     practitioner: Practitioner | None = None,
     by_user: User | None,
     by_clinic: bool,
+    version: int | None = None,
     now: datetime | None = None,
 ) -> Appointment:
     """Move an appointment to ``starts_at`` (same service), bumping its version.
@@ -457,6 +458,9 @@ def move(
     already is (same start and, when named, same practitioner) raises ``Unchanged`` and writes
     nothing, so the same move posted twice bumps no version, sends no second notice and
     releases no slot that is still booked.
+
+    ``version``, when given, is the one the page showed: a colleague who moved (or marked) the
+    appointment since wins, and this move raises ``Stale`` and writes nothing.
     """
     now = now or timezone.now()
     rules = BookingRules.current()
@@ -476,6 +480,8 @@ def move(
             rules=rules,
             now=now,
         )
+        if version is not None and current.version != version:
+            raise Stale(current)  # after _check_move: a double submit is still ``Unchanged``
         if practitioner is None:
             tz = Clinic.current().tz
             ids = slot.practitioner_ids
@@ -525,6 +531,7 @@ def cancel(
     by_user: User | None,
     by_clinic: bool,
     reason: str = "",
+    version: int | None = None,
     now: datetime | None = None,
     release: bool = True,
 ) -> Appointment:
@@ -533,7 +540,8 @@ def cancel(
     Locks the appointment row (FOR UPDATE) so a confirm or move racing with it sees the
     cancellation. A client may cancel only before the cut-off. ``release=False`` keeps the
     freed time from the waitlist (a cancellation because of a closure or time off: nobody
-    could book that time anyway).
+    could book that time anyway). ``version``, when given, is the one the page showed: an
+    appointment moved since (the client would lose a time they did not see) raises ``Stale``.
     """
     now = now or timezone.now()
     rules = BookingRules.current()
@@ -541,6 +549,8 @@ def cancel(
         current = _lock(appointment)
         if current.status != Appointment.Status.BOOKED:
             raise AlreadyDone(_("This appointment is already cancelled or over."))
+        if version is not None and current.version != version:
+            raise Stale(current)
         if not by_clinic and not current.client_may_change(now, rules.cutoff):
             raise BookingError(_("It is too late to cancel online. Please call the clinic."))
         current.status = Appointment.Status.CANCELLED

@@ -289,3 +289,71 @@ def test_a_reload_asked_by_a_notice_does_not_keep_an_unattended_session_signed_i
         ended = as_reception.get(url, headers=background)
     # Signed out: htmx is told to take the whole page to the sign-in form.
     assert reverse("account_login") in ended.headers.get("HX-Redirect", "")
+
+
+@pytest.mark.asyncio
+async def test_two_receptionists_move_the_same_appointment_the_second_is_told(
+    as_manager, reception, manager, client_user, filou, consultation
+):
+    appointment = await sync_to_async(camille_books)(client_user, filou, consultation)
+    shown = appointment.version  # both desks' pages show this version
+    # The second desk's grid is open on that day.
+    comm = await watching(as_manager, DAY)
+    await sync_to_async(services.move)(
+        appointment,
+        starts_at=at(DAY, 10),
+        by_user=reception,
+        by_clinic=True,
+        version=shown,
+        now=NOW,
+    )
+    # The loser's grid is told first, and reloads: it shows 10:00 before they even click.
+    assert await comm.receive_json_from(timeout=1) == {"type": "changed", "day": DAY.isoformat()}
+    with pytest.raises(services.Stale, match="changed meanwhile") as refused:
+        await sync_to_async(services.move)(
+            appointment,
+            starts_at=at(DAY, 11),
+            by_user=manager,
+            by_clinic=True,
+            version=shown,
+            now=NOW,
+        )
+    assert refused.value.appointment.starts_at == at(DAY, 10)  # the state to show instead
+    await sync_to_async(appointment.refresh_from_db)()
+    assert (appointment.starts_at, appointment.version) == (at(DAY, 10), shown + 1)
+    assert await comm.receive_nothing(timeout=0.3)  # nothing changed, nothing announced
+    await comm.disconnect()
+
+
+def test_a_cancel_from_a_page_older_than_a_move_is_refused(
+    reception, manager, client_user, filou, consultation
+):
+    appointment = camille_books(client_user, filou, consultation)
+    shown = appointment.version
+    services.move(appointment, starts_at=at(DAY, 10), by_user=reception, by_clinic=True, now=NOW)
+    with pytest.raises(services.Stale, match="changed meanwhile"):
+        services.cancel(
+            appointment, by_user=manager, by_clinic=True, reason="Doublon", version=shown, now=NOW
+        )
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.BOOKED
+    # With the version the page now shows, the cancel goes through.
+    services.cancel(
+        appointment,
+        by_user=manager,
+        by_clinic=True,
+        reason="Doublon",
+        version=appointment.version,
+        now=NOW,
+    )
+
+
+def test_the_same_move_posted_twice_is_still_unchanged_not_stale(
+    reception, client_user, filou, consultation
+):
+    appointment = camille_books(client_user, filou, consultation)
+    shown = appointment.version
+    move = dict(starts_at=at(DAY, 10), by_user=reception, by_clinic=True, version=shown, now=NOW)
+    services.move(appointment, **move)
+    with pytest.raises(services.Unchanged):
+        services.move(appointment, **move)
