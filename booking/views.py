@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.contrib import messages
@@ -1144,6 +1144,10 @@ def agenda(request: HttpRequest) -> HttpResponse:
             appointments=appointments,
             now=now,
         )
+    # The waiting room (who has arrived) belongs to today's day view.
+    waiting = None
+    if view == "day" and day == today and hasattr(services, "waiting_room"):
+        waiting = services.waiting_room(day, tz, now=now, site_id=site.pk if site else None)
     moving = None
     raw_move = request.GET.get("move") or ""
     if raw_move.isdigit():
@@ -1200,7 +1204,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
         "time_off_notes": list({t.pk: t for d in days for t in absences[d].time_off}.values()),
         "appointments": appointments,
         "columns": [
-            (column, by_pk.get(column.practitioner_id), absences[column.day])
+            (column, by_pk.get(column.practitioner_id), grid.blocks_in(column.index))
             for column in grid.columns
         ],
         "may_enter_absences": _may_enter_absences(request.user),
@@ -1210,6 +1214,8 @@ def agenda(request: HttpRequest) -> HttpResponse:
         "site": site,
         "selected": selected,
         "moving": moving,
+        "waiting": waiting or [],
+        "show_waiting": waiting is not None,
         "printing": bool(request.GET.get("print")),
         "self_url": _agenda_url(params),
         "print_url": _agenda_url(params, print="1"),
@@ -1395,26 +1401,95 @@ def _staff_pick(
     return context
 
 
+@dataclass(frozen=True)
+class Preset:
+    """A time (and a vet) chosen on the agenda grid, carried through finding the client and
+    choosing the animal and service; the confirm page checks it is still free."""
+
+    start: datetime
+    practitioner: Practitioner | None
+
+    @property
+    def stamp(self) -> int:
+        return int(self.start.timestamp())
+
+    @property
+    def query(self) -> str:
+        params = {"start": self.stamp}
+        if self.practitioner is not None:
+            params["practitioner"] = self.practitioner.pk
+        return urlencode(params)
+
+
+def _preset(data) -> Preset | None:
+    raw = data.get("start") or ""
+    if not raw.isdigit():
+        return None
+    try:
+        start = datetime.fromtimestamp(int(raw), tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    raw_practitioner = data.get("practitioner") or ""
+    practitioner = (
+        Practitioner.objects.active()
+        .select_related("site")
+        .filter(pk=int(raw_practitioner))
+        .first()
+        if raw_practitioner.isdigit()
+        else None
+    )
+    return Preset(start, practitioner)
+
+
+def _preset_form(request: HttpRequest, patients: list[Patient], preset: Preset) -> ChooseForm:
+    """The animal and the service for a preset time: the vet's own services only."""
+    services_qs = Service.objects.active()
+    if preset.practitioner is not None:
+        services_qs = services_qs.filter(practitioners=preset.practitioner)
+    first_service = services_qs.first()
+    data = {
+        "patient": request.GET.get("patient") or (patients[0].pk if patients else ""),
+        "service": request.GET.get("service") or (first_service.slug if first_service else ""),
+    }
+    return ChooseForm(
+        data,
+        patients=Patient.objects.filter(pk__in=[p.pk for p in patients]),
+        services=services_qs,
+        practitioners=Practitioner.objects.active(),
+    )
+
+
 @duty_required("appointments")
 @require_http_methods(["GET", "POST"])
 def staff_book(request: HttpRequest) -> HttpResponse:
     """Book for a client on the phone: find the client, then as a client would, with the
-    phone-only hours open too."""
+    phone-only hours open too. From the agenda grid the time (and the vet) come preset
+    (``start``, ``practitioner``): they ride along until the confirm page."""
     raw_client = request.GET.get("client") or request.POST.get("client") or ""
     if not raw_client:
         query = request.GET.get("q", "")
         found = Client.objects.search(query)[:20] if query else []
-        return render(request, "booking/staff/book_find.html", {"q": query, "found": found})
+        context = {"q": query, "found": found, "preset": _preset(request.GET)}
+        return render(request, "booking/staff/book_find.html", context)
     if not raw_client.isdigit():
         raise Http404
     client = client_for_staff(int(raw_client))
     data = request.POST if request.method == "POST" else request.GET
     patient = _patient_of(client, data.get("patient"))
-    if request.method == "POST" or data.get("start"):
+    if request.method == "POST" or (data.get("start") and data.get("service")):
         return _staff_confirm(request, client, data)
     patients = list(Patient.objects.of_client(client).order_by("name", "pk"))
     if patient is not None:
         patients.sort(key=lambda p: p.pk != patient.pk)
+    preset = _preset(request.GET)
+    if preset is not None:
+        context = {
+            "client": client,
+            "patients": patients,
+            "preset": preset,
+            "form": _preset_form(request, patients, preset),
+        }
+        return render(request, "booking/staff/book.html", context)
     context = _staff_pick(
         request,
         client=client,
@@ -1451,6 +1526,22 @@ def _staff_confirm(request: HttpRequest, client: Client, data) -> HttpResponse:
     if not form.is_valid() and request.method == "GET":
         raise Http404
     taken = None
+    if request.method == "GET":
+        # A time preset on the agenda may be taken or outside the rules by now: say so here,
+        # before the button, rather than after it.
+        try:
+            services.check_booking(
+                client=client,
+                patient=patient,
+                service=service,
+                starts_at=form.cleaned_data["start"],
+                practitioner=practitioner,
+                online=False,
+            )
+        except services.SlotTaken as error:
+            taken = error
+        except services.BookingError as error:
+            form.add_error(None, str(error))
     if request.method == "POST" and form.is_valid():
         try:
             result = services.book(
