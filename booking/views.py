@@ -1260,6 +1260,12 @@ def staff_appointment(request: HttpRequest, pk: int) -> HttpResponse:
     return _appointment_page(request, appointment_for_staff(pk))
 
 
+def _shown_version(request: HttpRequest) -> int | None:
+    """The appointment's version the page showed (its forms carry it), if it said."""
+    raw = request.POST.get("version", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
 @duty_required("appointments")
 @require_POST
 def staff_cancel(request: HttpRequest, pk: int) -> HttpResponse:
@@ -1272,6 +1278,7 @@ def staff_cancel(request: HttpRequest, pk: int) -> HttpResponse:
                 by_user=request.user,
                 by_clinic=True,
                 reason=form.cleaned_data["reason"],
+                version=_shown_version(request),
             )
         except services.BookingError as error:
             messages.error(request, str(error))
@@ -1611,9 +1618,13 @@ def staff_move(request: HttpRequest, pk: int) -> HttpResponse:
                     practitioner=practitioner,
                     by_user=request.user,
                     by_clinic=True,
+                    version=_shown_version(request),
                 )
             except services.Unchanged as error:  # posted twice, or to its own time
                 messages.info(request, str(error))
+                return redirect("booking:staff_appointment", pk=pk)
+            except services.Stale as error:  # a colleague moved or marked it meanwhile
+                messages.error(request, str(error))
                 return redirect("booking:staff_appointment", pk=pk)
             except services.SlotTaken as error:
                 taken = error

@@ -357,3 +357,50 @@ def test_the_same_move_posted_twice_is_still_unchanged_not_stale(
     services.move(appointment, **move)
     with pytest.raises(services.Unchanged):
         services.move(appointment, **move)
+
+
+@pytest.mark.usefixtures("frozen")
+def test_two_desks_confirm_moves_of_the_same_appointment_the_second_is_told(
+    as_reception, as_manager, client_user, filou, consultation
+):
+    appointment = camille_books(client_user, filou, consultation)
+    url = reverse("booking:staff_move", args=[appointment.pk])
+    stamp = {hour: str(int(at(DAY, hour).timestamp())) for hour in (10, 11)}
+    # Both desks open the confirm page: it carries the version it shows.
+    for http, hour in ((as_reception, 10), (as_manager, 11)):
+        page = http.get(url, {"start": stamp[hour]}).content.decode()
+        assert f'name="version" value="{appointment.version}"' in page
+    first = as_reception.post(url, {"start": stamp[10], "version": appointment.version})
+    assert first.status_code == 302
+    second = as_manager.post(url, {"start": stamp[11], "version": appointment.version}, follow=True)
+    page = second.content.decode()
+    assert "This appointment changed meanwhile: here is its current state." in page
+    assert second.redirect_chain[-1][0] == reverse(
+        "booking:staff_appointment", args=[appointment.pk]
+    )
+    appointment.refresh_from_db()
+    assert appointment.starts_at == at(DAY, 10)  # the first desk's move stands
+
+
+@pytest.mark.usefixtures("frozen")
+def test_a_cancel_from_a_page_shown_before_a_colleague_moved_it_is_refused(
+    as_reception, as_manager, client_user, filou, consultation
+):
+    appointment = camille_books(client_user, filou, consultation)
+    shown = as_manager.get(reverse("booking:staff_appointment", args=[appointment.pk]))
+    assert f'name="version" value="{appointment.version}"' in shown.content.decode()
+    as_reception.post(
+        reverse("booking:staff_move", args=[appointment.pk]),
+        {"start": str(int(at(DAY, 10).timestamp())), "version": appointment.version},
+    )
+    refused = as_manager.post(
+        reverse("booking:staff_cancel", args=[appointment.pk]),
+        {"reason": "Doublon", "version": appointment.version},
+        headers={"accept-language": "fr"},
+        follow=True,
+    )
+    assert "Ce rendez-vous a changé entre-temps : voici son état actuel." in (
+        refused.content.decode()
+    )
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.BOOKED
