@@ -1,13 +1,15 @@
 """Reception's day: arrived, in consultation, attended or no-show, and the waiting room."""
 
 import asyncio
+import threading
 from datetime import UTC, timedelta
 from html import unescape
 
 import pytest
 import time_machine
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer
+from django.db import connection, connections, transaction
 from django.urls import reverse
 from django.utils import translation
 
@@ -177,8 +179,13 @@ def test_marks_are_not_made_twice(reception, booked):
         services.mark_in_consultation(booked, by_user=reception, now=MORNING)
 
 
-def test_the_grid_is_told_after_commit(reception, booked, django_capture_on_commit_callbacks):
-    layer = get_channel_layer()
+def test_the_grid_is_told_after_commit(
+    reception, booked, django_capture_on_commit_callbacks, monkeypatch
+):
+    # A layer of the test's own: what matters here is what is sent and when, whatever carries
+    # it (Redis has its own tests in test_agenda_live.py).
+    layer = InMemoryChannelLayer()
+    monkeypatch.setattr(events, "get_channel_layer", lambda: layer)
     channel = async_to_sync(layer.new_channel)()
     async_to_sync(layer.group_add)(events.agenda_group(DAY), channel)
 
@@ -193,6 +200,49 @@ def test_the_grid_is_told_after_commit(reception, booked, django_capture_on_comm
         callback()
     message = async_to_sync(next_message)(1)
     assert message == {"type": "agenda.changed", "day": "2026-06-01", "site_id": booked.site_id}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_desks_marking_the_same_arrival_at_once_write_it_once(
+    reception, booked, clearable_access_log
+):
+    """Desk A holds the row; desk B's mark waits on the lock, then reads A's mark and is told."""
+    outcome: list[object] = []
+
+    def desk_b() -> None:
+        try:
+            outcome.append(services.mark_arrived(booked, by_user=reception, version=1, now=MORNING))
+        except Exception as failed:  # a refusal, or whatever went wrong, for the asserts below
+            outcome.append(failed)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        Appointment.objects.select_for_update().get(pk=booked.pk)
+        thread = threading.Thread(target=desk_b)
+        thread.start()
+        # PostgreSQL says when B waits on our lock (no event to await from another connection).
+        with connection.cursor() as cursor:
+            for _attempt in range(250):
+                # Inside a transaction the statistics are a snapshot: take a new one each time.
+                cursor.execute("SELECT pg_stat_clear_snapshot()")
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                )
+                if cursor.fetchone()[0]:
+                    break
+                threading.Event().wait(0.02)
+            else:
+                pytest.fail(f"desk B never waited on the row's lock: {outcome}")
+        services.mark_arrived(booked, by_user=reception, version=1, now=MORNING)
+    thread.join(10)
+
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], services.Stale)
+    booked.refresh_from_db()
+    assert (booked.arrived_at, booked.version) == (MORNING, 2)
 
 
 # --- the endpoint --------------------------------------------------------------------------------
