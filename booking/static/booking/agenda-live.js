@@ -6,11 +6,13 @@
   const MAX_DAYS = 7; // what the server accepts (booking/consumers.py)
   const DEBOUNCE_MS = 300; // a burst of changes (a closure cancelling ten) is one reload
   const MAX_WAIT_MS = 30000; // back-off ceiling between reconnection attempts
+  const NOTE_AFTER_MS = 3000; // paused this long before the note shows
   let socket = null;
   let attempts = 0; // failed attempts since the last open socket
   let retry = null;
   let pending = null;
   let missed = false; // disconnected since the grid was loaded: changes may have been missed
+  let noteTimer = null;
 
   function grid() {
     return document.querySelector("#agenda-grid[data-agenda-day]");
@@ -22,11 +24,27 @@
     return element.dataset.agendaDay.split(/[\s,]+/).filter(Boolean).slice(0, MAX_DAYS);
   }
 
-  // data-live="on" / "paused" on the grid and <body>, for a style or a note to follow.
+  // data-live="on" / "paused" on the grid and <body>; an element marked data-agenda-live-note
+  // (a "live updates paused" note, hidden in the markup) is shown after NOTE_AFTER_MS paused,
+  // so that a reload or a reconnection does not make it flicker.
   function mark(state) {
     document.body.dataset.agendaLive = state;
     const element = grid();
     if (element) element.dataset.live = state;
+    clearTimeout(noteTimer);
+    if (state === "on") {
+      showNote(false);
+    } else {
+      noteTimer = setTimeout(() => {
+        showNote(document.body.dataset.agendaLive !== "on");
+      }, NOTE_AFTER_MS);
+    }
+  }
+
+  function showNote(shown) {
+    document.querySelectorAll("[data-agenda-live-note]").forEach((note) => {
+      note.hidden = !shown;
+    });
   }
 
   function watch() {
