@@ -8,13 +8,13 @@ from django.utils import timezone
 
 from booking import services
 from booking.models import Appointment
-from portal.models import Clinic
 
 register = template.Library()
 
 
 @register.filter
 def offered_marks(appointment: Appointment) -> tuple[str, ...]:
-    """The marks to offer now, on the clinic's calendar (no query: the clinic is cached)."""
-    tz = Clinic.current().tz
-    return services.offered_marks(appointment, today=timezone.now().astimezone(tz).date(), tz=tz)
+    """The marks to offer now, on the clinic's calendar: the zone ClinicTimezoneMiddleware
+    activated for the request (no query, no cache read: the agenda includes this per block)."""
+    tz = timezone.get_current_timezone()
+    return services.offered_marks(appointment, today=timezone.localdate(), tz=tz)
