@@ -126,3 +126,44 @@ def test_a_client_booking_online_appears_on_both_receptionists_grids(
     )
     expect(tablet.locator(f"#appointment-{booked.pk}")).to_have_count(0, timeout=LIVE)
     expect(desk.locator(f"#appointment-{booked.pk}")).to_have_count(0, timeout=LIVE)
+
+
+def test_a_desk_whose_socket_dropped_catches_up_when_it_reconnects(
+    pages, client_user, reception, clinic_day
+):
+    day, ten, dubois, service, filou = clinic_day
+    desk = pages(DESKTOP)
+    sockets = {"hold": False, "page_side": None, "server_side": None}
+
+    def route(ws) -> None:
+        """Through to daphne, unless held: then the page's socket opens and nobody answers (a
+        server gone quiet), so its notices are lost."""
+        sockets["page_side"] = ws
+        sockets["server_side"] = None if sockets["hold"] else ws.connect_to_server()
+
+    desk.route_web_socket("**/ws/agenda/", route)
+    agenda_of(desk, reception, day)
+
+    # The connection drops; the page reconnects to a server that does not answer.
+    sockets["hold"] = True
+    sockets["server_side"].close()
+    sockets["page_side"].close()
+    expect(desk.locator("#agenda-grid[data-live=paused]")).to_be_attached()
+
+    booked = off_the_loop(
+        services.book,
+        client=client_user.client,
+        patient=filou,
+        service=service,
+        starts_at=ten,
+        practitioner=dubois,
+        booked_by=client_user,
+    ).appointment
+    expect(desk.locator(f"#appointment-{booked.pk}")).to_have_count(0)  # the notice was lost
+
+    # The server answers again: on reconnecting, the page reloads its grid once.
+    sockets["hold"] = False
+    sockets["page_side"].close()
+    expect(desk.locator(f"#appointment-{booked.pk}")).to_be_visible(timeout=LIVE)
+    expect(desk.locator("#agenda-grid[data-live=on]")).to_be_attached(timeout=LIVE)
+    assert desk.evaluate("performance.getEntriesByType('navigation').length") == 1
