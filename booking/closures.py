@@ -141,11 +141,11 @@ def enter(
             affected(absence, now=now).filter(pk__in=list(cancel_ids)), absence, by_user, now
         )
         transaction.on_commit(slot_reader.invalidate, robust=True)
-        events.agenda_days_changed(_days(absence))  # the shading, on every grid showing it
+        events.agenda_days_changed(days_of(absence))  # the shading, on every grid showing it
     return Entered(absence, cancelled, list(affected(absence, now=now)))
 
 
-def _days(absence: Absence, *, at_most: int = 62) -> list[date]:
+def days_of(absence: Absence, *, at_most: int = 62) -> list[date]:
     """The local days an absence covers; of a long one, its first `at_most` (a grid open on a
     later day of it shows the shading on its next reload)."""
     tz = Clinic.current().tz

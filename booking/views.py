@@ -33,7 +33,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from booking import availability as engine
-from booking import closures, services
+from booking import closures, events, services
 from booking import grid as agenda_grid
 from booking import slots as slot_reader
 from booking.forms import (
@@ -1748,6 +1748,8 @@ def hours(request: HttpRequest) -> HttpResponse:
                 return _absences_denied(request, what=kind)
             found.delete()
             slot_reader.invalidate()
+            if kind in _ABSENCES:
+                events.agenda_days_changed(closures.days_of(found))  # its shading goes
             messages.success(request, _("Removed."))
             return redirect("booking:hours")
         form = _hour_forms(rights, request.POST, only=kind)[kind]

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 import time_machine
@@ -404,3 +405,18 @@ def test_a_cancel_from_a_page_shown_before_a_colleague_moved_it_is_refused(
     )
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.BOOKED
+
+
+def test_removing_a_closure_on_the_hours_page_tells_the_days_it_covered(as_manager):
+    closure = Closure.objects.create(start=DAY, end=OTHER_DAY, label="Inventaire")
+    with mock.patch("booking.events._announce") as announce:
+        response = as_manager.post(
+            reverse("booking:hours"), {"kind": "closure", "delete": closure.pk}
+        )
+    assert response.status_code == 302
+    assert not Closure.objects.exists()
+    (sent,), _ = announce.call_args
+    assert [group for group, _event in sent] == [
+        f"agenda.day.{DAY.isoformat()}",
+        f"agenda.day.{OTHER_DAY.isoformat()}",
+    ]
