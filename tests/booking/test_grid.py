@@ -486,7 +486,7 @@ def busy_day(site, client_user, count_vets=5, per_vet=24):
 
 @pytestmark_frozen
 def test_a_busy_day_renders_in_eight_queries(
-    as_reception, site, client_user, django_assert_max_num_queries
+    as_reception, reception, site, client_user, django_assert_max_num_queries
 ):
     busy_day(site, client_user)
     url = reverse("booking:agenda")
@@ -497,3 +497,12 @@ def test_a_busy_day_renders_in_eight_queries(
     assert response.content.decode().count('class="appt status-') == 120
     with django_assert_max_num_queries(8):
         as_reception.get(url, {"day": DAY, "print": "1"})
+    # On the day itself the waiting room is read too.
+    with time_machine.travel(at(DAY, 10), tick=False):
+        http = factories.verified_http_client(reception)
+        http.get(url)
+        slot_reader.invalidate()
+        with django_assert_max_num_queries(8):
+            today = http.get(url)
+    assert 'data-testid="waiting-room"' in today.content.decode()
+    assert 'data-testid="now-line"' in today.content.decode()
