@@ -13,7 +13,7 @@ from booking.models import Appointment
 from portal.models import Clinic
 from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
-from tests.browser.conftest import sign_in_staff
+from tests.browser.conftest import sign_in_staff, snap_widths
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -78,6 +78,11 @@ def test_reception_books_from_a_free_cell(
     if width == "desktop" and say("fr", "en") == "fr":
         DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=DOCS_SCREENSHOTS / "agenda-grid-day-fr.png", full_page=True)
+        snap_widths(page, "agenda-grid-fr")  # and at a phone's width: one vet at a time
+        page.goto(f"/booking/staff/agenda/?day={day.isoformat()}&view=week")
+        expect(page.locator("#agenda-grid h2")).to_have_count(7)
+        snap_widths(page, "agenda-grid-week-fr")
+        page.goto(f"/booking/staff/agenda/?day={day.isoformat()}")
 
     eleven = datetime.combine(day, time(11), tzinfo=tz)
     target = cell(page, dubois, eleven)
