@@ -237,7 +237,9 @@ def _lanes(blocks: Sequence[tuple[int, int, Any]]) -> list[tuple[int, int]]:
     return [(min(lane, MAX_LANES - 1), min(lanes, MAX_LANES)) for lane, lanes in placed]
 
 
-def _build(inputs: Sequence[_Input], *, tz: ZoneInfo, now: datetime) -> Grid:
+def _build(
+    inputs: Sequence[_Input], *, tz: ZoneInfo, now: datetime, moving: int | None = None
+) -> Grid:
     first, last = _axis(inputs)
     rows = [
         Row(i + 1, m, f"{m // 60:02d}:{m % 60:02d}") for i, m in enumerate(range(first, last, STEP))
@@ -246,7 +248,10 @@ def _build(inputs: Sequence[_Input], *, tz: ZoneInfo, now: datetime) -> Grid:
     local_now = now.astimezone(tz)
     for inp in inputs:
         col = inp.column
-        active = [(s, e) for s, e, a in inp.appointments if a.status != "cancelled"]
+        # The appointment being moved does not hold its own time: it may move by a quarter.
+        active = [
+            (s, e) for s, e, a in inp.appointments if a.status != "cancelled" and a.pk != moving
+        ]
         run: Cell | None = None
         for row in rows:
             kind = _kind(inp, row.minute)
@@ -294,8 +299,10 @@ def build_day(
     time_off: Sequence[engine.TimeOff],
     appointments: Sequence[Booked],
     now: datetime,
+    moving: int | None = None,
 ) -> Grid:
-    """One column per practitioner for a local day."""
+    """One column per practitioner for a local day (``moving``: an appointment's pk whose own
+    time counts as free)."""
     inputs = [
         _column_input(
             Column(i + 1, day, pid, name),
@@ -308,7 +315,7 @@ def build_day(
         )
         for i, (pid, name) in enumerate(practitioners)
     ]
-    return _build(inputs, tz=tz, now=now)
+    return _build(inputs, tz=tz, now=now, moving=moving)
 
 
 def build_week(
@@ -322,6 +329,7 @@ def build_week(
     time_off: Sequence[engine.TimeOff],
     appointments: Sequence[Booked],
     now: datetime,
+    moving: int | None = None,
 ) -> Grid:
     """One column per day for one practitioner."""
     inputs = [
@@ -336,4 +344,4 @@ def build_week(
         )
         for i, day in enumerate(days)
     ]
-    return _build(inputs, tz=tz, now=now)
+    return _build(inputs, tz=tz, now=now, moving=moving)

@@ -1120,34 +1120,6 @@ def agenda(request: HttpRequest) -> HttpResponse:
         if t.practitioner_id in shown_ids
     ]
     closed_days = {d for d in days if absences[d].closures}
-    if view == "week" and selected is not None:
-        grid = agenda_grid.build_week(
-            days,
-            tz=tz,
-            practitioner_id=selected.pk,
-            ranges=ranges,
-            extras=extras,
-            closed_days=closed_days,
-            time_off=time_off,
-            appointments=appointments,
-            now=now,
-        )
-    else:
-        grid = agenda_grid.build_day(
-            day,
-            tz=tz,
-            practitioners=[(p.pk, p.name) for p in shown],
-            ranges=ranges,
-            extras=extras,
-            closed=day in closed_days,
-            time_off=time_off,
-            appointments=appointments,
-            now=now,
-        )
-    # The waiting room (who has arrived) belongs to today's day view.
-    waiting = None
-    if view == "day" and day == today and hasattr(services, "waiting_room"):
-        waiting = services.waiting_room(day, tz, now=now, site_id=site.pk if site else None)
     moving = None
     raw_move = request.GET.get("move") or ""
     if raw_move.isdigit():
@@ -1160,6 +1132,36 @@ def agenda(request: HttpRequest) -> HttpResponse:
             messages.error(
                 request, _("This appointment can no longer be moved: it is cancelled or marked.")
             )
+    if view == "week" and selected is not None:
+        grid = agenda_grid.build_week(
+            days,
+            tz=tz,
+            practitioner_id=selected.pk,
+            ranges=ranges,
+            extras=extras,
+            closed_days=closed_days,
+            time_off=time_off,
+            appointments=appointments,
+            now=now,
+            moving=moving.pk if moving else None,
+        )
+    else:
+        grid = agenda_grid.build_day(
+            day,
+            tz=tz,
+            practitioners=[(p.pk, p.name) for p in shown],
+            ranges=ranges,
+            extras=extras,
+            closed=day in closed_days,
+            time_off=time_off,
+            appointments=appointments,
+            now=now,
+            moving=moving.pk if moving else None,
+        )
+    # The waiting room (who has arrived) belongs to today's day view.
+    waiting = None
+    if view == "day" and day == today and hasattr(services, "waiting_room"):
+        waiting = services.waiting_room(day, tz, now=now, site_id=site.pk if site else None)
     step = timedelta(days=7 if view == "week" else 1)
     params: dict = {"view": view, "day": day.isoformat()}
     if selected is not None and (view == "day" or raw):

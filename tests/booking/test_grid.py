@@ -103,6 +103,14 @@ def test_an_appointment_is_a_block_spanning_its_duration_and_its_time_is_not_fre
     assert kind_at(g, 1, 10, 15) == grid.OPEN
 
 
+def test_the_appointment_being_moved_does_not_hold_its_own_time():
+    booked = appt(7, 1, at(DAY, 9, 30), 45)
+    g = day_grid(appointments=[booked], moving=7)
+    assert kind_at(g, 1, 9, 45) == grid.OPEN
+    assert any(c.free and c.start == at(DAY, 9, 45) for c in g.cells)
+    assert len(g.blocks) == 1  # still drawn where it is
+
+
 def test_the_axis_widens_to_cover_an_appointment_outside_the_hours():
     g = day_grid(appointments=[appt(7, 2, at(DAY, 19, 30), 30)])
     assert g.rows[-1].label == "19:45"
@@ -440,6 +448,11 @@ def test_move_mode_turns_free_cells_into_moves(as_reception, booked, dubois, fon
     target = f"{move}?start={stamp(at(DAY, 15))}&amp;practitioner={fontaine.pk}"
     assert target in html
     assert reverse("booking:staff_book") + "?start=" not in html
+    # A quarter later on its own vet: its own time is free to move onto.
+    later = f"{move}?start={stamp(at(DAY, 9, 15))}&amp;practitioner={dubois.pk}"
+    assert later in html
+    assert "block gr-" in html
+    assert " is-moving" in html
     confirm = as_reception.get(move, {"start": stamp(at(DAY, 15)), "practitioner": fontaine.pk})
     assert confirm.status_code == 200
     as_reception.post(move, {"start": stamp(at(DAY, 15)), "practitioner": fontaine.pk})
