@@ -27,8 +27,23 @@ from tests.booking.factories import at, book, make_appointment
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),  # notices go out on commit, as in production
-    pytest.mark.usefixtures("clearable_access_log", "notify"),
+    pytest.mark.usefixtures("clearable_access_log", "quiet_notices"),
 ]
+
+
+@pytest.fixture
+def quiet_notices():
+    """The client's notices, not planned here. Not the booking conftest's `notify`: its
+    patch.dict of sys.modules drops every module first imported during the test (the URLconf's
+    views among them), and a later import makes second copies of their classes, which the
+    cache then cannot pickle (seen with the browser journeys in the same process)."""
+    with (
+        mock.patch("notifications.services.appointment_booked"),
+        mock.patch("notifications.services.appointment_moved"),
+        mock.patch("notifications.services.appointment_cancelled"),
+    ):
+        yield
+
 
 OTHER_DAY = DAY + timedelta(days=1)
 
