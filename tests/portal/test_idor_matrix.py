@@ -130,6 +130,7 @@ MATRIX: dict[str, Entry] = {
     "booking:staff_cancel": staff("appointment", get=False),
     "booking:staff_outcome": staff("appointment", get=False),
     "booking:staff_move": staff("appointment"),
+    "booking:staff_mark": staff("appointment", get=False),
     "booking:hours": staff(),
     "booking:absence": staff("timeoff"),
     "booking:rules": manager(),
@@ -209,6 +210,7 @@ MATRIX: dict[str, Entry] = {
 # Every websocket route, and who may open it.
 WEBSOCKETS: dict[str, str] = {
     "ws/conversations/<id:conversation_id>/": "conversation",
+    "ws/agenda/": "staff: a day's agenda changed (booking/consumers.py)",
     "ws/messages/inbox/": "own counts (staff: the inbox; a client: their own conversations)",
     "ws/bench/echo/": "bench",
     "": "refuses every path no other route takes (portal/routing.py)",
@@ -465,6 +467,8 @@ async def test_websocket_routes_refuse_strangers(settings, tmp_path):
     assert await _refused(None, "/ws/messages/inbox/"), "anonymous opened the inbox socket"
     assert await _refused(http["stranger"], f"/ws/conversations/{2**70}/")
     assert await _refused(http["owner"], "/ws/no/such/socket/")
+    assert await _refused(http["owner"], "/ws/agenda/"), "a client opened the agenda socket"
+    assert await _refused(None, "/ws/agenda/"), "anonymous opened the agenda socket"
 
     # The inbox socket: a client's carries their own counts only, never the staff inbox's.
     owners = _socket(http["owner"], "/ws/messages/inbox/")
