@@ -947,9 +947,42 @@ def _agenda_rows(
         f"booking:agenda-rows:{','.join(map(str, practitioner_ids))}:{days[0]}:{days[-1]}:"
         f"{selected.pk if selected else ''}:{tz}"
     )
-    current, rows = slot_reader.read_current(key)
-    if rows is not None:
-        return rows
+    # Plain tuples are cached, never objects: a class the cache pickled may not be the one a
+    # later process (or a reloaded module) unpickles.
+    current, raw = slot_reader.read_current(key)
+    if raw is None:
+        raw = _read_agenda_rows(practitioner_ids, days, tz, selected)
+        if current is not None:
+            slot_reader.store_current(key, current, raw)
+    ranges: list[engine.WeeklyRange] = []
+    extras: list[engine.ExtraOpening] = []
+    shut_rows: list[Closure] = []
+    away_rows: list[TimeOff] = []
+    for kind, pk, pid, weekday, d1, d2, t1, t2, i1, i2, online, text in raw:
+        if kind == 0:
+            ranges.append(engine.WeeklyRange(pid, weekday, t1, t2, online))
+        elif kind == 1:
+            extras.append(engine.ExtraOpening(pid, d1, t1, t2, online))
+        elif kind == 2:
+            shut_rows.append(Closure(pk=pk, start=d1, end=d2, label=text))
+        else:
+            away_rows.append(TimeOff(pk=pk, practitioner_id=pid, start=i1, end=i2, reason=text))
+    shut_rows.sort(key=lambda c: (c.start, c.pk))
+    away_rows.sort(key=lambda t: (t.start, t.pk))
+    absences = {}
+    for d in days:
+        d_lo, d_hi = _day_bounds(d, tz)
+        absences[d] = closures.DayAbsences(
+            [c for c in shut_rows if c.start <= d <= c.end],
+            [t for t in away_rows if t.start < d_hi and d_lo < t.end],
+        )
+    return absences, ranges, extras
+
+
+def _read_agenda_rows(
+    practitioner_ids: list[int], days: list[date], tz, selected: Practitioner | None
+) -> list[tuple]:
+    """The UNION: one row per weekly range, extra opening, closure and time off."""
     lo, _hi = _day_bounds(days[0], tz)
     _lo, hi = _day_bounds(days[-1], tz)
 
@@ -1032,34 +1065,7 @@ def _agenda_rows(
         typed(False, BooleanField()),
         "reason",
     )
-    ranges: list[engine.WeeklyRange] = []
-    extras: list[engine.ExtraOpening] = []
-    shut_rows: list[Closure] = []
-    away_rows: list[TimeOff] = []
-    for kind, pk, pid, weekday, d1, d2, t1, t2, i1, i2, online, text in weekly.union(
-        extra, shut, away, all=True
-    ):
-        if kind == 0:
-            ranges.append(engine.WeeklyRange(pid, weekday, t1, t2, online))
-        elif kind == 1:
-            extras.append(engine.ExtraOpening(pid, d1, t1, t2, online))
-        elif kind == 2:
-            shut_rows.append(Closure(pk=pk, start=d1, end=d2, label=text))
-        else:
-            away_rows.append(TimeOff(pk=pk, practitioner_id=pid, start=i1, end=i2, reason=text))
-    shut_rows.sort(key=lambda c: (c.start, c.pk))
-    away_rows.sort(key=lambda t: (t.start, t.pk))
-    absences = {}
-    for d in days:
-        d_lo, d_hi = _day_bounds(d, tz)
-        absences[d] = closures.DayAbsences(
-            [c for c in shut_rows if c.start <= d <= c.end],
-            [t for t in away_rows if t.start < d_hi and d_lo < t.end],
-        )
-    rows = (absences, ranges, extras)
-    if current is not None:
-        slot_reader.store_current(key, current, rows)
-    return rows
+    return list(weekly.union(extra, shut, away, all=True))
 
 
 @staff_required

@@ -51,7 +51,7 @@ def test_a_morning_at_the_demo_clinic(clock, demo_clinic, page_fr: Page):
     expect(page.get_by_role("heading", name="Bonjour Claire")).to_be_visible()
     snap(page, "demo-staff-dashboard-desktop")
     page.goto("/booking/staff/agenda/")
-    expect(page.locator("#agenda tbody tr").first).to_be_visible()
+    expect(page.locator("#agenda-grid .appt").first).to_be_visible()
     snap(page, "demo-agenda-desktop")
     page.goto("/messages/inbox/")
     expect(page.get_by_role("heading", level=1)).to_be_visible()
