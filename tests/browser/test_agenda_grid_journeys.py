@@ -2,6 +2,7 @@
 reception books Camille's Filou from a free cell (the time and the vet carried to the confirm
 page), moves an appointment by choosing a cell with the keyboard, and prints the day per vet."""
 
+import re
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def test_reception_moves_an_appointment_by_choosing_a_cell(
 def test_the_day_prints_per_vet(any_page: Page, say, width, reception, grid_day):
     page = any_page
     page.set_viewport_size(WIDTHS[width])
-    day, _tz, _dubois, _fontaine, _filou, _pistache = grid_day
+    day, _tz, _dubois, _fontaine, _filou, pistache = grid_day
     sign_in_staff(page, reception)
     page.goto(f"/booking/staff/agenda/?day={day.isoformat()}")
     page.get_by_test_id("print-link").click()
@@ -157,3 +158,11 @@ def test_the_day_prints_per_vet(any_page: Page, say, width, reception, grid_day)
     expect(page.locator(".agenda-nav")).to_be_hidden()
     expect(printed).to_be_visible()
     page.emulate_media(media="screen")
+    # Cancelled appointments, on demand: faded, still readable (axe checks the contrast).
+    Appointment.objects.filter(pk=pistache.pk).update(status=Appointment.Status.CANCELLED)
+    page.goto(f"/booking/staff/agenda/?day={day.isoformat()}")
+    expect(page.locator(f"#appointment-{pistache.pk}")).to_have_count(0)
+    page.get_by_role("link", name=say("Afficher les annulés", "Show cancelled")).click()
+    expect(page.locator(f"#appointment-{pistache.pk}")).to_have_class(
+        re.compile("status-cancelled")
+    )
