@@ -160,10 +160,13 @@ def test_a_desk_whose_socket_dropped_catches_up_when_it_reconnects(
         booked_by=client_user,
     ).appointment
     expect(desk.locator(f"#appointment-{booked.pk}")).to_have_count(0)  # the notice was lost
+    # Reception is told the grid may be behind (after a few seconds, so a blip does not flicker).
+    expect(desk.locator("[data-agenda-live-note]")).to_be_visible(timeout=10_000)
 
     # The server answers again: on reconnecting, the page reloads its grid once.
     sockets["hold"] = False
     sockets["page_side"].close()
     expect(desk.locator(f"#appointment-{booked.pk}")).to_be_visible(timeout=LIVE)
     expect(desk.locator("#agenda-grid[data-live=on]")).to_be_attached(timeout=LIVE)
+    expect(desk.locator("[data-agenda-live-note]")).to_be_hidden()
     assert desk.evaluate("performance.getEntriesByType('navigation').length") == 1
