@@ -255,7 +255,7 @@ class Closure(models.Model):
 
     start = models.DateField(_("from"))
     end = models.DateField(_("to (included)"))
-    label = models.CharField(_("reason"), max_length=120, blank=True)
+    label = models.CharField(pgettext_lazy("absence", "reason"), max_length=120, blank=True)
 
     class Meta:
         verbose_name = _("closure")
@@ -278,7 +278,7 @@ class TimeOff(models.Model):
     )
     start = models.DateTimeField(_("from"))
     end = models.DateTimeField(_("to"))
-    reason = models.CharField(_("reason"), max_length=120, blank=True)
+    reason = models.CharField(pgettext_lazy("absence", "reason"), max_length=120, blank=True)
 
     class Meta:
         verbose_name = _("time off")

@@ -1065,6 +1065,10 @@ def _read_agenda_rows(
         typed(False, BooleanField()),
         "reason",
     )
+    if not practitioner_ids:
+        # With every other part empty, Django leaves the closures alone under the first part's
+        # ORDER BY, which PostgreSQL refuses (no such column): no vets, no hours, only closures.
+        return list(shut)
     return list(weekly.union(extra, shut, away, all=True))
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from portal.lib.crypto import decrypt_bytes, keyring_from_settings
 from portal.models import Client
@@ -72,7 +73,7 @@ class Conversation(models.Model):
         related_name="assigned_conversations",
         verbose_name=_("assigned to"),
     )
-    urgent = models.BooleanField(_("urgent"), default=False)
+    urgent = models.BooleanField(pgettext_lazy("conversation", "urgent"), default=False)
     created_at = models.DateTimeField(default=timezone.now)
     last_message_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_seq = models.PositiveIntegerField(default=0)

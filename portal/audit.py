@@ -19,7 +19,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from portal.access import log_access, manager_required
 from portal.lib.widgets import IsoDateInput
@@ -66,7 +66,7 @@ class AccessLogFilter(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        everything = [("", _("All"))]
+        everything = [("", pgettext("access log filter", "All"))]
         self.fields["what"].choices = everything + [
             (key, str(label)) for key, label in OBJECT_TYPES.items()
         ]

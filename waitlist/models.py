@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from booking.models import Appointment, Practitioner, Service
 from portal.lib.links import make_token
@@ -75,7 +76,7 @@ class Entry(models.Model):
         Practitioner, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
     # Local dates in the clinic's zone, both included.
-    earliest = models.DateField(_("from"))
+    earliest = models.DateField(pgettext_lazy("waitlist window", "from"))
     latest = models.DateField(_("until (included)"))
     times = models.PositiveSmallIntegerField(_("times of day"), default=ALL_TIMES)
     weekdays = models.PositiveSmallIntegerField(_("days"), default=ALL_WEEKDAYS)
@@ -201,7 +202,7 @@ class Offer(models.Model):
     """One released slot offered to one entry; its link is single use."""
 
     class Status(models.TextChoices):
-        SENT = "sent", _("Sent")
+        SENT = "sent", pgettext_lazy("offer", "Sent")
         CLAIMED = "claimed", _("Taken")
         MISSED = "missed", _("Taken by someone else")
         ENDED = "ended", _("No longer available")

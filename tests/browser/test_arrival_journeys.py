@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from booking.models import Appointment
+from portal.models import Clinic
 from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
 from tests.browser.conftest import sign_in_staff, snap_widths
@@ -31,10 +32,16 @@ def this_morning(clock, site, vet, client_user):
     )
 
 
+@pytest.mark.parametrize(
+    "viewport",
+    [{"width": 1280, "height": 860}, {"width": 820, "height": 1180}],
+    ids=["desk", "tablet"],
+)
 def test_reception_marks_an_arrival_and_the_waiting_room_follows(
-    any_page: Page, say, reception, this_morning
+    any_page: Page, say, reception, this_morning, viewport
 ):
     page = any_page
+    page.set_viewport_size(viewport)
     booked = this_morning
     sign_in_staff(page, reception)
     expect(page.get_by_test_id("waiting-room")).to_contain_text(
@@ -58,6 +65,12 @@ def test_reception_marks_an_arrival_and_the_waiting_room_follows(
     booked.refresh_from_db()
     assert booked.arrived_at is not None
     snap_widths(page, f"arrival-marked-{say('fr', 'en')}")
+
+    # The grid shows the block as arrived, and the block leads back to its actions.
+    day = booked.starts_at.astimezone(Clinic.current().tz).date()
+    page.goto(f"/booking/staff/agenda/?day={day.isoformat()}")
+    block = page.locator(f"#appointment-{booked.pk}")
+    expect(block).to_contain_text(say("Arrivé", "Arrived"))
 
     page.goto("/")
     room = page.get_by_test_id("waiting-room")

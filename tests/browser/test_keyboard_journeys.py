@@ -44,15 +44,15 @@ def test_the_agendas_previous_and_next_keep_the_keyboard_in_place(
     first_day = page.locator("#agenda h2").first
     expect(first_day).to_contain_text(FRENCH_DAYS[today.weekday()], ignore_case=True)
 
-    page.get_by_role("link", name="Suivante").focus()
+    page.get_by_role("link", name="Suivant").focus()
     page.keyboard.press("Enter")
     tomorrow = today + timedelta(days=1)
     expect(first_day).to_contain_text(
         re.compile(rf"{FRENCH_DAYS[tomorrow.weekday()]} {tomorrow.day}", re.IGNORECASE)
     )
-    # Focus stays on "Suivante" in the new content (pressing Enter again goes on), and the new
+    # Focus stays on "Suivant" in the new content (pressing Enter again goes on), and the new
     # day is read out.
-    expect(page.get_by_role("link", name="Suivante")).to_be_focused()
+    expect(page.get_by_role("link", name="Suivant")).to_be_focused()
     expect(page.locator("#live-region")).to_contain_text(
         FRENCH_DAYS[tomorrow.weekday()], ignore_case=True
     )
@@ -61,7 +61,7 @@ def test_the_agendas_previous_and_next_keep_the_keyboard_in_place(
     expect(first_day).to_contain_text(
         re.compile(rf"{FRENCH_DAYS[after.weekday()]} {after.day}", re.IGNORECASE)
     )
-    expect(page.get_by_role("link", name="Suivante")).to_be_focused()
+    expect(page.get_by_role("link", name="Suivant")).to_be_focused()
     page.keyboard.press("Shift+Tab")
     page.keyboard.press("Enter")  # "Aujourd'hui"
     expect(first_day).to_contain_text(FRENCH_DAYS[today.weekday()], ignore_case=True)

@@ -104,3 +104,24 @@ def test_every_french_catalogue_is_complete_and_compiled(po: Path):
         if compiled.ngettext(msgid, plural, count) in (msgid, plural)
     ]
     assert untranslated_counts == []
+
+
+def test_no_two_catalogues_translate_the_same_words_differently():
+    """Django merges every app's catalogue into one: the same msgid (and context) with two French
+    translations shows whichever app comes first, on every page. ("Closed" was the agenda's
+    "Fermé" in the messaging inbox, where a conversation is "Fermée".) Give one a context."""
+    seen: dict[tuple[str, str, str], tuple[str, Path]] = {}
+    clashes = []
+    for po in CATALOGUES:
+        for msgid, plural, msgstr, _fuzzy, context in _entries(po):
+            if not msgid:
+                continue
+            key = (context, msgid, plural)
+            if key in seen and seen[key][0] != msgstr:
+                other, where = seen[key]
+                clashes.append(
+                    f"{msgid!r}: {other!r} ({where.relative_to(ROOT).parts[0]}) vs "
+                    f"{msgstr!r} ({po.relative_to(ROOT).parts[0]})"
+                )
+            seen.setdefault(key, (msgstr, po))
+    assert clashes == []

@@ -14,6 +14,7 @@ import time_machine
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client as HttpClient
+from django.utils import translation
 
 from portal.sessions import LIFETIME, SEEN, STARTED, describe_device, duration
 from tests import factories
@@ -231,11 +232,16 @@ def test_anonymous_visitors_are_untouched(client):
 
 
 def test_durations_read_in_the_largest_whole_unit():
-    assert duration(30 * 60) == "30 minutes"
-    assert duration(60) == "1 minute"
-    assert duration(12 * 3600) == "12 hours"
-    assert duration(7 * 86400) == "7 days"
-    assert duration(86400) == "1 day"
+    with translation.override("en"):
+        assert duration(30 * 60) == "30 minutes"
+        assert duration(60) == "1 minute"
+        assert duration(12 * 3600) == "12 hours"
+        assert duration(7 * 86400) == "7 days"
+        assert duration(86400) == "1 day"
+    with translation.override("fr"):
+        # A no-break space between the number and its unit, as French typography has it.
+        assert duration(30 * 60) == "30\u00a0minutes"
+        assert duration(86400) == "1\u00a0jour"
 
 
 def test_devices_are_named_shortly():
@@ -244,7 +250,10 @@ def test_devices_are_named_shortly():
     assert describe_device("Mozilla/5.0 (Windows NT 10.0; rv:133.0) Firefox/133.0") == (
         "Firefox, Windows"
     )
-    assert describe_device("curl/8.0") == "Unknown device"
+    with translation.override("en"):
+        assert describe_device("curl/8.0") == "Unknown device"
+    with translation.override("fr"):
+        assert describe_device("curl/8.0") == "Appareil inconnu"
 
 
 @pytest.mark.parametrize(
