@@ -4,7 +4,6 @@ page), moves an appointment by choosing a cell with the keyboard, and prints the
 
 import re
 from datetime import datetime, time, timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -14,12 +13,11 @@ from booking.models import Appointment
 from portal.models import Clinic
 from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
-from tests.browser.conftest import sign_in_staff, snap_widths
+from tests.browser.conftest import sign_in_staff, snap, snap_widths
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WIDTHS = {"desktop": {"width": 1280, "height": 860}, "tablet": {"width": 820, "height": 1180}}
-DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(params=list(WIDTHS))
@@ -77,8 +75,7 @@ def test_reception_books_from_a_free_cell(
     expect(grid).to_contain_text("Pistache")
     expect(grid).to_contain_text(say("Confirmé", "Confirmed"))
     if width == "desktop" and say("fr", "en") == "fr":
-        DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=DOCS_SCREENSHOTS / "agenda-grid-day-fr.png", full_page=True)
+        snap(page, "agenda-grid-day-fr")  # the README's picture comes from this one
         snap_widths(page, "agenda-grid-fr")  # and at a phone's width: one vet at a time
         page.goto(f"/booking/staff/agenda/?day={day.isoformat()}&view=week")
         expect(page.locator("#agenda-grid h2")).to_have_count(7)
@@ -123,7 +120,7 @@ def test_reception_moves_an_appointment_by_choosing_a_cell(
     page.keyboard.press("Enter")
     expect(page.get_by_test_id("move-banner")).to_contain_text("Pistache")
     if width == "desktop" and say("fr", "en") == "fr":
-        page.screenshot(path=DOCS_SCREENSHOTS / "agenda-grid-move-fr.png", full_page=True)
+        snap(page, "agenda-grid-move-fr")
     three = datetime.combine(day, time(15), tzinfo=tz)
     target = cell(page, fontaine, three)
     target.focus()

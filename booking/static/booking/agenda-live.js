@@ -11,6 +11,8 @@
   let attempts = 0; // failed attempts since the last open socket
   let retry = null;
   let pending = null;
+  let reloading = false; // the grid's own reload is on its way
+  let again = false; // a notice came during that reload: reload once more after it
   let missed = false; // disconnected since the grid was loaded: changes may have been missed
   let noteTimer = null;
 
@@ -58,9 +60,36 @@
     if (pending) return;
     pending = setTimeout(() => {
       pending = null;
+      if (reloading) {
+        // A reload is on its way: its answer may predate this notice, and while the grid is
+        // being swapped the event would find no listener. Reload once more when it is in.
+        again = true;
+        return;
+      }
       document.body.dispatchEvent(new Event("agenda-changed"));
     }, DEBOUNCE_MS);
   }
+
+  function isGrid(element) {
+    return Boolean(element && element.id === "agenda-grid");
+  }
+
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    if (isGrid(event.detail.elt)) reloading = true;
+  });
+
+  function reloaded() {
+    if (!reloading) return;
+    reloading = false;
+    if (again) {
+      again = false;
+      changed();
+    }
+  }
+  // The swap is done (or the reload failed): a notice that came meanwhile is honoured now.
+  document.addEventListener("htmx:afterSettle", reloaded);
+  document.addEventListener("htmx:responseError", reloaded);
+  document.addEventListener("htmx:sendError", reloaded);
 
   function connect() {
     retry = null;
