@@ -638,6 +638,14 @@ def _check_booked(current: Appointment) -> None:
         )
 
 
+def _save_mark(current: Appointment, *fields: str) -> None:
+    """Write a mark under the row's lock: bump ``version`` (any page showing the old state is
+    now stale) and tell the day's agenda after commit."""
+    current.version += 1
+    current.save(update_fields=[*fields, "version"])
+    _announce(current)
+
+
 def mark_outcome(
     appointment: Appointment,
     *,
@@ -669,9 +677,7 @@ def mark_outcome(
             raise AlreadyDone(_("This client has arrived: they cannot be marked no-show."))
         current.status = status
         current.outcome_at = None if status == Appointment.Status.BOOKED else now
-        current.version += 1
-        current.save(update_fields=["status", "outcome_at", "version"])
-        _announce(current)
+        _save_mark(current, "status", "outcome_at")
     return current
 
 
@@ -697,9 +703,7 @@ def mark_arrived(
         if current.arrived_at is not None:
             raise AlreadyDone(_("The arrival is already marked."))
         current.arrived_at = now
-        current.version += 1
-        current.save(update_fields=["arrived_at", "version"])
-        _announce(current)
+        _save_mark(current, "arrived_at")
     return current
 
 
@@ -720,9 +724,7 @@ def mark_in_consultation(
         if current.consultation_at is not None:
             raise AlreadyDone(_("The consultation has already started."))
         current.consultation_at = now
-        current.version += 1
-        current.save(update_fields=["consultation_at", "version"])
-        _announce(current)
+        _save_mark(current, "consultation_at")
     return current
 
 
@@ -747,9 +749,7 @@ def undo_arrival(
         if current.arrived_at is None:
             raise AlreadyDone(_("No arrival is marked."))
         current.arrived_at = None
-        current.version += 1
-        current.save(update_fields=["arrived_at", "version"])
-        _announce(current)
+        _save_mark(current, "arrived_at")
     return current
 
 

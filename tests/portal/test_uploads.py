@@ -261,7 +261,10 @@ def _wait_for(condition, what: str, timeout: float = 20.0):
     return result
 
 
-@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="needs /proc")
+@pytest.mark.skipif(
+    not Path("/proc/self/fd").exists(),
+    reason="reads the server's open files through /proc (Linux only)",
+)
 def test_daphne_never_holds_a_large_body_in_clear_on_disk(tmp_path):
     """`make run` serves with daphne, whose Twisted layer buffered bodies over 100 KB in an
     unlinked temporary file in clear. Here a real daphne receives 3 MB with a marker; half-way,
