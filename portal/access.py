@@ -4,6 +4,7 @@ Views use the decorators; object endpoints fetch through helpers that raise 404 
 a client can never learn whether another client's object exists.
 """
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 
@@ -16,6 +17,7 @@ from portal.lib.net import client_ip
 from portal.models import STAFF_ROLES, AccessLog, Client, Duties, Duty, Role, User
 
 View = Callable[..., HttpResponse]
+logger = logging.getLogger(__name__)
 
 
 def is_staff(user: User) -> bool:
@@ -91,6 +93,19 @@ def log_access(
         detail=detail[:300],
         ip=client_ip(request),
         user_agent=request.headers.get("user-agent", "")[:300],
+    )
+
+
+def log_unreadable(request: HttpRequest, *, object_type: str, object_id: object, why: str) -> None:
+    """A stored file that does not decrypt (missing, wrong key, tampered): an error for the
+    operators and an alert line in the access log, before the view explains it to the reader."""
+    logger.error("%s %s could not be decrypted: %s", object_type, object_id, why)
+    log_access(
+        request,
+        action=AccessLog.Action.ALERT,
+        object_type=object_type,
+        object_id=object_id,
+        detail=f"undecryptable: {why}",
     )
 
 

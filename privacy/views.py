@@ -18,6 +18,7 @@ from portal.access import (
     client_of,
     client_required,
     log_access,
+    log_unreadable,
     manager_required,
     staff_required,
 )
@@ -117,14 +118,7 @@ def _download(request: HttpRequest, item: DataExport, now) -> HttpResponse:
 
 
 def _unreadable(request: HttpRequest, item: DataExport, why: str) -> HttpResponse:
-    logger.error("Data export %s could not be decrypted: %s", item.pk, why)
-    log_access(
-        request,
-        action=AccessLog.Action.ALERT,
-        object_type="data_export",
-        object_id=item.pk,
-        detail=f"undecryptable: {why}",
-    )
+    log_unreadable(request, object_type="data_export", object_id=item.pk, why=why)
     return render(
         request, "privacy/export.html", {"export": item, "state": "unreadable"}, status=500
     )

@@ -16,7 +16,14 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from portal.access import client_of, client_required, duty_required, log_access, staff_required
+from portal.access import (
+    client_of,
+    client_required,
+    duty_required,
+    log_access,
+    log_unreadable,
+    staff_required,
+)
 from portal.lib import sealed
 from portal.models import AccessLog, Client
 from records import services
@@ -203,14 +210,7 @@ def report_download(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _unreadable(request: HttpRequest, report: Report, why: str) -> HttpResponse:
-    logger.error("Report %s could not be decrypted: %s", report.pk, why)
-    log_access(
-        request,
-        action=AccessLog.Action.ALERT,
-        object_type="report",
-        object_id=report.pk,
-        detail=f"undecryptable: {why}",
-    )
+    log_unreadable(request, object_type="report", object_id=report.pk, why=why)
     return render(request, "records/report_unreadable.html", {"report": report}, status=500)
 
 
