@@ -342,3 +342,61 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class InboundSms(models.Model):
+    """A text message a client sent back (a reply to a reminder, "STOP", free text).
+
+    `(provider, provider_message_id)` is unique, so a provider retrying its webhook, or a
+    replayed request, finds the row instead of acting twice. The sender's number and the text
+    are personal data, kept with the client's other messages and erased with them (the client
+    FK cascades); a row from a number we do not know holds no client and is purged with the
+    outbox's retention (README "Two-way SMS").
+    """
+
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed", _("Appointment confirmed")
+        ALREADY = "already", _("Already confirmed")
+        CANCELLED = "cancelled", _("Appointment cancelled")
+        TOO_LATE = "too_late", _("Too late to cancel: told to call")
+        GONE = "gone", _("Appointment moved or cancelled meanwhile")
+        STOP_MARKETING = "stop_marketing", _("STOP: campaigns off")
+        STOP_ALL = "stop_all", _("STOP again: no reminders at all")
+        MESSAGE = "message", _("Passed to the clinic as a message")
+        UNKNOWN_NUMBER = "unknown_number", _("Unknown number: no answer")
+        EMPTY = "empty", _("Nothing readable: no answer")
+
+    provider = models.CharField(_("provider"), max_length=16)
+    provider_message_id = models.CharField(_("provider id"), max_length=120)
+    from_number = models.CharField(_("from"), max_length=20)
+    text = models.TextField(_("text"), max_length=1600)
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    client = models.ForeignKey(
+        Client,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="inbound_sms",
+        verbose_name=_("client"),
+    )
+    # The message it answers (the latest that asked for an answer), and our answer to it.
+    notification = models.ForeignKey(
+        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="replies"
+    )
+    answer = models.ForeignKey(
+        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("text message received")
+        ordering = ["-received_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_message_id"], name="notif_inbound_once"
+            )
+        ]
+        indexes = [models.Index(fields=["client", "-received_at"], name="notif_inbound_client")]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.provider_message_id} ({self.outcome})"
