@@ -36,6 +36,8 @@ class Kind(models.TextChoices):
     NEW_MESSAGE = "new_message", _("New message")
     WAITLIST_OFFER = "waitlist_offer", _("Waiting-list offer")
     CAMPAIGN = "campaign", _("Campaign")
+    # Our short answer to a text message a client sent (InboundSms).
+    SMS_ANSWER = "sms_answer", _("Answer to a text message")
 
 
 class Topic(models.TextChoices):
@@ -237,6 +239,7 @@ class PreferenceChange(models.Model):
         CLIENT_PAGE = "client_page", _("preferences page")
         STAFF = "staff", _("by the clinic")
         UNSUBSCRIBE_LINK = "unsubscribe_link", _("unsubscribe link")
+        SMS_REPLY = "sms_reply", _("text message reply (STOP)")
         SYSTEM = "system", _("automatic")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="+")

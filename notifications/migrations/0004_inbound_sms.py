@@ -2,6 +2,19 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+KINDS = [
+    ("appointment_confirmed", "Appointment confirmed"),
+    ("appointment_reminder", "Appointment reminder"),
+    ("appointment_moved", "Appointment moved"),
+    ("appointment_cancelled", "Appointment cancelled"),
+    ("care_reminder", "Care reminder"),
+    ("document_available", "New document"),
+    ("new_message", "New message"),
+    ("waitlist_offer", "Waiting-list offer"),
+    ("campaign", "Campaign"),
+    ("sms_answer", "Answer to a text message"),
+]
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -95,5 +108,30 @@ class Migration(migrations.Migration):
                     )
                 ],
             },
+        ),
+        # Our answer to a reply is a kind of its own; a STOP by text message is journaled so.
+        migrations.AlterField(
+            model_name="messagetemplate",
+            name="kind",
+            field=models.CharField(choices=KINDS, max_length=32, verbose_name="kind"),
+        ),
+        migrations.AlterField(
+            model_name="notification",
+            name="kind",
+            field=models.CharField(choices=KINDS, max_length=32, verbose_name="kind"),
+        ),
+        migrations.AlterField(
+            model_name="preferencechange",
+            name="how",
+            field=models.CharField(
+                choices=[
+                    ("client_page", "preferences page"),
+                    ("staff", "by the clinic"),
+                    ("unsubscribe_link", "unsubscribe link"),
+                    ("sms_reply", "text message reply (STOP)"),
+                    ("system", "automatic"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
