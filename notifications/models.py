@@ -214,6 +214,13 @@ class Preference(models.Model):
     marketing_opt_in = models.BooleanField(_("news and prevention campaigns"), default=False)
     service_opt_out = models.BooleanField(_("no reminders at all"), default=False)
     phone_verified = models.BooleanField(_("mobile number checked"), default=False)
+    # Unticked by the e-mail provider's hard bounce or spam complaint (notifications.anymail_hooks);
+    # ticked again when the client confirms or changes their address.
+    email_valid = models.BooleanField(_("e-mail address valid"), default=True)
+    email_invalid_reason = models.CharField(
+        _("why the e-mail address is invalid"), max_length=300, blank=True
+    )
+    email_invalid_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -274,6 +281,7 @@ class PreferenceChange(models.Model):
         "marketing_opt_in": _("News and campaigns"),
         "service_opt_out": _("No reminders at all"),
         "phone_verified": _("Mobile number checked"),
+        "email_valid": _("E-mail address valid"),
     }
     VALUE_LABELS = {
         "yes": _("yes"),
