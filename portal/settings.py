@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "channels",
     "django_tasks_db",
+    "anymail",
     # Ours, in dependency order: each may import only those above it.
     "portal",
     "notifications",
@@ -316,6 +317,18 @@ _EMAIL_BACKENDS = {
     "smtp": "django.core.mail.backends.smtp.EmailBackend",
     "locmem": "django.core.mail.backends.locmem.EmailBackend",
 }
+# Or the clinic's ESP through django-anymail (brevo, mailgun, mailjet, postmark): its API key in
+# ACCUEIL_ANYMAIL_API_KEY (Postmark: the server token; Mailjet: also ACCUEIL_ANYMAIL_SECRET_KEY),
+# ACCUEIL_ANYMAIL_WEBHOOK_SECRET ("user:password", the basic auth of the tracking webhook at
+# /notifications/anymail/<esp>/tracking/), Mailgun also ACCUEIL_MAILGUN_WEBHOOK_SIGNING_KEY and,
+# in the EU region, ACCUEIL_ANYMAIL_API_URL=https://api.eu.mailgun.net/v3. README "E-mail".
+_ANYMAIL_ESPS = {
+    "brevo": "anymail.backends.brevo.EmailBackend",
+    "mailgun": "anymail.backends.mailgun.EmailBackend",
+    "mailjet": "anymail.backends.mailjet.EmailBackend",
+    "postmark": "anymail.backends.postmark.EmailBackend",
+}
+_EMAIL_BACKENDS.update(_ANYMAIL_ESPS)
 EMAIL_BACKEND_NAME = env_choice("EMAIL_BACKEND", "console", choices=tuple(_EMAIL_BACKENDS))
 _email_options: dict[str, object] = {}
 if EMAIL_BACKEND_NAME == "smtp":
@@ -329,6 +342,37 @@ if EMAIL_BACKEND_NAME == "smtp":
     }
 elif EMAIL_BACKEND_NAME in ("file", "console"):
     _email_options = {"file_path": str(VAR_DIR / "mail")}
+ANYMAIL: dict[str, object] = {
+    "WEBHOOK_SECRET": env_str("ACCUEIL_ANYMAIL_WEBHOOK_SECRET"),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("ACCUEIL_MAILGUN_WEBHOOK_SIGNING_KEY"),
+}
+if EMAIL_BACKEND_NAME in _ANYMAIL_ESPS:
+    _missing = [
+        name
+        for name in (
+            "ACCUEIL_ANYMAIL_API_KEY",
+            "ACCUEIL_ANYMAIL_WEBHOOK_SECRET",
+            *(("ACCUEIL_ANYMAIL_SECRET_KEY",) if EMAIL_BACKEND_NAME == "mailjet" else ()),
+            *(("ACCUEIL_MAILGUN_WEBHOOK_SIGNING_KEY",) if EMAIL_BACKEND_NAME == "mailgun" else ()),
+        )
+        if not env_str(name)
+    ]
+    if _missing:
+        raise ImproperlyConfigured(
+            f"EMAIL_BACKEND={EMAIL_BACKEND_NAME} needs {', '.join(_missing)} (README, E-mail)."
+        )
+    if ":" not in env_str("ACCUEIL_ANYMAIL_WEBHOOK_SECRET"):
+        raise ImproperlyConfigured(
+            "ACCUEIL_ANYMAIL_WEBHOOK_SECRET must be user:password (the webhook's basic auth)."
+        )
+    _key = "SERVER_TOKEN" if EMAIL_BACKEND_NAME == "postmark" else "API_KEY"
+    ANYMAIL[f"{EMAIL_BACKEND_NAME.upper()}_{_key}"] = env_str("ACCUEIL_ANYMAIL_API_KEY")
+    if EMAIL_BACKEND_NAME == "mailjet":
+        ANYMAIL["MAILJET_SECRET_KEY"] = env_str("ACCUEIL_ANYMAIL_SECRET_KEY")
+    if env_str("ACCUEIL_ANYMAIL_API_URL"):
+        ANYMAIL[f"{EMAIL_BACKEND_NAME.upper()}_API_URL"] = env_url(
+            "ACCUEIL_ANYMAIL_API_URL", schemes=("https", "http")
+        )
 MAILERS = {"default": {"BACKEND": _EMAIL_BACKENDS[EMAIL_BACKEND_NAME], "OPTIONS": _email_options}}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Accueil <accueil@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
