@@ -1,13 +1,19 @@
 """When a message may go: reminder offsets, quiet hours, care lead times. Pure functions.
 
+Quiet hours: the evening and night window, Sundays, and the public holidays of the clinic's
+country (ACCUEIL_HOLIDAYS_COUNTRY, France by default, from the `holidays` package), when
+operators forbid marketing text messages and people do not want reminders either.
+
 Everything is computed on the clinic's wall clock, then turned back into an aware UTC instant,
 so the daylight-saving changes move nothing a person would notice: a 24 h reminder for a
 10:00 appointment goes at 10:00 the day before, even on the night the clocks change.
 """
 
+import functools
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 
+import holidays
 from django.conf import settings
 
 
@@ -37,11 +43,26 @@ def quiet_window() -> tuple[time, time, bool]:
     )
 
 
+@functools.cache
+def _holidays(country: str, year: int) -> frozenset[date]:
+    return frozenset(holidays.country_holidays(country, years=year))
+
+
+def is_holiday(day: date, country: str | None = None) -> bool:
+    """Whether `day` is a public holiday in `country` (default: ACCUEIL_HOLIDAYS_COUNTRY; ""
+    means none)."""
+    country = settings.NOTIFICATIONS_HOLIDAYS_COUNTRY if country is None else country
+    return bool(country) and day in _holidays(country, day.year)
+
+
 def is_quiet(moment: datetime, tz: zoneinfo.ZoneInfo) -> bool:
-    """True when a non-urgent text message must not go (evening, night, Sunday)."""
+    """True when a non-urgent text message must not go (evening, night, Sunday, a public
+    holiday: the whole local day, like Sunday)."""
     start, end, sunday = quiet_window()
     local = moment.astimezone(tz)
     if sunday and local.weekday() == 6:
+        return True
+    if is_holiday(local.date()):
         return True
     clock = local.time()
     if start > end:  # the usual case: the window spans midnight
@@ -56,7 +77,7 @@ def next_allowed(moment: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
     _, end, _ = quiet_window()
     local_day = moment.astimezone(tz).date()
     # The window ends at `end` on some day: today's (before dawn) or a later one.
-    for offset in range(8):
+    for offset in range(15):
         candidate = aware(datetime.combine(local_day + timedelta(days=offset), end), tz)
         if candidate >= moment and not is_quiet(candidate, tz):
             return candidate
@@ -69,7 +90,7 @@ def previous_allowed(moment: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
         return moment
     start, _, _ = quiet_window()
     local_day = moment.astimezone(tz).date()
-    for offset in range(8):
+    for offset in range(15):
         candidate = aware(datetime.combine(local_day - timedelta(days=offset), start), tz)
         candidate -= timedelta(minutes=1)
         if candidate <= moment and not is_quiet(candidate, tz):

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "waitlist",
     "messaging",
     "privacy",
+    "api",  # the JSON API for phone assistants and partners (docs/api.md)
 ]
 
 MIDDLEWARE = [
@@ -170,7 +171,7 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("ACCUEIL_CACHE_PREFIX", "accueil"),
             "RETRY_AFTER": 3,
-            "LOCAL_WHEN_DOWN": ["allauth:rl:", "messaging:rate:"],
+            "LOCAL_WHEN_DOWN": ["allauth:rl:", "messaging:rate:", "api:rate:"],
             "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.5},
         }
     }
@@ -428,8 +429,56 @@ LOGGING = logging_config(
 # Text messages: console (default, printed by `make run`), locmem (tests), file (var/sms/) or
 # http (a provider's JSON API: URL, API key; delivery receipts signed with the webhook secret,
 # HMAC-SHA256 of the body in X-Signature, posted to /notifications/webhooks/sms/).
+# Two real providers, two-way (README "Two-way SMS"): twilio (Messages API; receipts and
+# replies signed with X-Twilio-Signature) and ovh (OVHcloud SMS; its callbacks are unsigned,
+# so their URL carries ACCUEIL_OVH_CALLBACK_TOKEN).
 NOTIFICATIONS_SMS_BACKEND = env_choice(
-    "ACCUEIL_SMS_BACKEND", "console", choices=("console", "locmem", "file", "http")
+    "ACCUEIL_SMS_BACKEND",
+    "console",
+    choices=("console", "locmem", "file", "http", "twilio", "ovh"),
+)
+NOTIFICATIONS_TWILIO_API_URL = env_url(
+    "ACCUEIL_TWILIO_API_URL", schemes=("https", "http")
+) or "https://api.twilio.com"
+NOTIFICATIONS_TWILIO_ACCOUNT_SID = env_str("ACCUEIL_TWILIO_ACCOUNT_SID")
+NOTIFICATIONS_TWILIO_AUTH_TOKEN = env_str("ACCUEIL_TWILIO_AUTH_TOKEN")
+# The Twilio number (E.164) replies come back to, or a Messaging Service SID (MG...).
+NOTIFICATIONS_TWILIO_FROM = env_str("ACCUEIL_TWILIO_FROM")
+NOTIFICATIONS_OVH_API_URL = env_url(
+    "ACCUEIL_OVH_API_URL", schemes=("https", "http")
+) or "https://eu.api.ovh.com/1.0"
+NOTIFICATIONS_OVH_APPLICATION_KEY = env_str("ACCUEIL_OVH_APPLICATION_KEY")
+NOTIFICATIONS_OVH_APPLICATION_SECRET = env_str("ACCUEIL_OVH_APPLICATION_SECRET")
+NOTIFICATIONS_OVH_CONSUMER_KEY = env_str("ACCUEIL_OVH_CONSUMER_KEY")
+NOTIFICATIONS_OVH_SERVICE_NAME = env_str("ACCUEIL_OVH_SERVICE_NAME")
+NOTIFICATIONS_OVH_CALLBACK_TOKEN = env_str("ACCUEIL_OVH_CALLBACK_TOKEN")
+# True: OVH sends from a short number clients can answer (no alphanumeric sender).
+NOTIFICATIONS_OVH_SENDER_FOR_RESPONSE = env_bool("ACCUEIL_OVH_SENDER_FOR_RESPONSE", default=True)
+_SMS_PROVIDER_NEEDS = {
+    "twilio": ("ACCUEIL_TWILIO_ACCOUNT_SID", "ACCUEIL_TWILIO_AUTH_TOKEN", "ACCUEIL_TWILIO_FROM"),
+    "ovh": (
+        "ACCUEIL_OVH_APPLICATION_KEY",
+        "ACCUEIL_OVH_APPLICATION_SECRET",
+        "ACCUEIL_OVH_CONSUMER_KEY",
+        "ACCUEIL_OVH_SERVICE_NAME",
+        "ACCUEIL_OVH_CALLBACK_TOKEN",
+    ),
+}
+_missing = [
+    _name for _name in _SMS_PROVIDER_NEEDS.get(NOTIFICATIONS_SMS_BACKEND, ()) if not env_str(_name)
+]
+if _missing:
+    raise ImproperlyConfigured(
+        f"ACCUEIL_SMS_BACKEND={NOTIFICATIONS_SMS_BACKEND} needs {', '.join(_missing)}."
+    )
+if NOTIFICATIONS_OVH_CALLBACK_TOKEN and len(NOTIFICATIONS_OVH_CALLBACK_TOKEN) < 24:
+    raise ImproperlyConfigured(
+        "ACCUEIL_OVH_CALLBACK_TOKEN must be at least 24 random characters "
+        "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(24))')."
+    )
+# Webhooks from SMS providers (receipts, replies): requests per minute per source address.
+NOTIFICATIONS_SMS_WEBHOOK_RATE_PER_MINUTE = env_int(
+    "ACCUEIL_SMS_WEBHOOK_RATE_PER_MINUTE", 600, minimum=1
 )
 NOTIFICATIONS_SMS_FILE_DIR = Path(env_str("ACCUEIL_SMS_FILE_DIR") or VAR_DIR / "sms")
 NOTIFICATIONS_SMS_HTTP_URL = env_url("ACCUEIL_SMS_HTTP_URL", schemes=("https", "http"))
@@ -473,6 +522,16 @@ NOTIFICATIONS_RENEWAL_LEAD_DAYS = env_int("ACCUEIL_RENEWAL_LEAD_DAYS", 2, minimu
 NOTIFICATIONS_QUIET_START = env_str("ACCUEIL_QUIET_START", "20:00")
 NOTIFICATIONS_QUIET_END = env_str("ACCUEIL_QUIET_END", "08:30")
 NOTIFICATIONS_QUIET_SUNDAY = env_bool("ACCUEIL_QUIET_SUNDAY", default=True)
+# Public holidays are quiet all day too: the clinic's country (ISO code; "" for none).
+NOTIFICATIONS_HOLIDAYS_COUNTRY = env_str("ACCUEIL_HOLIDAYS_COUNTRY", "FR").upper()
+if NOTIFICATIONS_HOLIDAYS_COUNTRY:
+    import holidays as _holidays
+
+    if NOTIFICATIONS_HOLIDAYS_COUNTRY not in _holidays.list_supported_countries():
+        raise ImproperlyConfigured(
+            "ACCUEIL_HOLIDAYS_COUNTRY must be a country code the holidays package knows "
+            f"(FR, BE, CH, DE...), or empty; got {NOTIFICATIONS_HOLIDAYS_COUNTRY!r}."
+        )
 for _name, _value in (("ACCUEIL_QUIET_START", NOTIFICATIONS_QUIET_START),
                       ("ACCUEIL_QUIET_END", NOTIFICATIONS_QUIET_END)):  # fmt: skip
     _h, _, _m = _value.partition(":")
@@ -524,3 +583,7 @@ ACCUEIL_MESSAGING_OFFLINE_NOTICE_MINUTES = env_int(
 # Benchmarks only: adds a bare echo consumer at ws/bench/echo/ as the floor to compare with.
 ACCUEIL_BENCH_ECHO = env_bool("ACCUEIL_BENCH_ECHO", default=False)
 # --- messaging settings: end ---
+
+# --- API (api/, docs/api.md) -------------------------------------------------------------------
+# A new key's default calls per minute (each key may set its own on the keys page).
+ACCUEIL_API_RATE_PER_MINUTE = env_int("ACCUEIL_API_RATE_PER_MINUTE", 120, minimum=1)
