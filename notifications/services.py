@@ -43,6 +43,7 @@ from decimal import Decimal
 from email.message import MIMEPart
 
 import phonenumbers
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import EmailMultiAlternatives
@@ -100,6 +101,7 @@ TRANSACTIONAL = frozenset(
     {Kind.APPOINTMENT_CONFIRMED, Kind.APPOINTMENT_MOVED, Kind.APPOINTMENT_CANCELLED}
 )
 UNSUBSCRIBE_PURPOSE = "notifications.unsubscribe"
+EMAIL_BOUNCED = _("E-mail address bounced.")
 UNSUBSCRIBE_VALIDITY = timedelta(days=180)
 # A due row still waiting this long has surely lost its task (a busy queue drains faster).
 LOST_TASK_AFTER = timedelta(minutes=15)
@@ -364,9 +366,18 @@ def preference_for(client: Client) -> Preference:
 
 def _channels(client: Client, kind: str) -> list[str]:
     topic = KIND_TOPIC[kind]
-    return [
-        c for c in (Channel.EMAIL, Channel.SMS) if c in preference_for(client).channels_for(topic)
-    ]
+    preference = preference_for(client)
+    chosen = [c for c in (Channel.EMAIL, Channel.SMS) if c in preference.channels_for(topic)]
+    if Channel.EMAIL in chosen and not preference.email_valid and _sms_instead(client, preference):
+        # The address bounced: a text message instead, to a mobile number checked with the
+        # client (the STOP and "no reminders" rules still apply to it in _build). Without one,
+        # the e-mail row is kept and recorded not sent, so staff see why nothing went.
+        chosen = [Channel.SMS]
+    return chosen
+
+
+def _sms_instead(client: Client, preference: Preference) -> bool:
+    return preference.phone_verified and bool(client.phone)
 
 
 def _appointment_messages(
@@ -610,6 +621,8 @@ def _build(plan: Plan, clinic: Clinic, now: datetime) -> Notification:
     else:
         recipient, problem = _email_recipient(client)
     reason = plan.suppress or problem
+    if not reason and plan.channel == Channel.EMAIL and not preference.email_valid:
+        reason = str(EMAIL_BOUNCED)
     if (
         not reason
         and preference.service_opt_out
@@ -833,6 +846,8 @@ def _decide_before_sending(
         return _finish(
             row, token, Status.SUPPRESSED, str(_("The client turned reminders and notices off."))
         )
+    if row.channel == Channel.EMAIL and not preference.email_valid:
+        return _finish(row, token, Status.SUPPRESSED, str(EMAIL_BOUNCED))
     if row.channel == Channel.SMS and not row.urgent and schedule.is_quiet(now, clinic.tz):
         later = schedule.next_allowed(now, clinic.tz)
         return _back_to_scheduled(row, token, later, str(_("Quiet hours: held until then.")))
@@ -1034,6 +1049,19 @@ def _send_email(row: Notification, clinic: Clinic) -> str:
         raise PermanentError(
             str(_("e-mail address refused: %(who)s") % {"who": ", ".join(error.recipients)})
         ) from None
+    except AnymailRecipientsRefused:
+        raise PermanentError(str(_("the e-mail provider refused the address"))) from None
+    except AnymailError as error:  # the ESP's API: refused, unreachable, timed out
+        if deadline.expired:
+            raise TransientError(
+                str(
+                    _("e-mail provider: no complete answer within %(seconds)s s")
+                    % {"seconds": f"{deadline.seconds:g}"}
+                )
+            ) from None
+        raise TransientError(
+            str(_("e-mail provider: %(error)s") % {"error": str(error).splitlines()[0][:200]})
+        ) from None
     except (smtplib.SMTPException, OSError) as error:
         if deadline.expired:
             raise TransientError(
@@ -1043,6 +1071,10 @@ def _send_email(row: Notification, clinic: Clinic) -> str:
                 )
             ) from None
         raise TransientError(str(_("mail server: %(error)s") % {"error": error})) from None
+    # Through an ESP (anymail), its own id: what its tracking webhooks name the message by.
+    status = getattr(message, "anymail_status", None)
+    if status is not None and status.message_id is not None:
+        return str(status.message_id)
     return message_id
 
 
@@ -1207,6 +1239,105 @@ def record_receipt(*, provider_id: str, state: str, detail: str = "") -> bool:
     return True
 
 
+# Anymail's normalised event types: what the ESP tells about an e-mail after it took it.
+EMAIL_HARD_FAILURES = frozenset({"bounced", "rejected"})
+EMAIL_DELIVERED = frozenset({"delivered", "opened", "clicked"})
+
+
+def record_email_event(
+    *, event_type: str, message_id: str, recipient: str, at: datetime | None, detail: str = ""
+) -> str:
+    """Apply an ESP's tracking event to the e-mail it is about; return what happened
+    ("unknown", "ignored", "already", "applied") for the log.
+
+    The message is found by the ESP's id (`provider_id`, stored at sending); an event without
+    one by its recipient's latest e-mail. An id we never sent changes nothing. Locks that row,
+    so two events for one message (a bounce and a late "delivered", a replay) apply one after
+    the other; each is idempotent and order does not matter: a bounce wins over "delivered",
+    and delivered_at keeps the earliest time reported.
+
+    A hard bounce (bounced, rejected) fails the row and unticks the client's "e-mail valid";
+    a spam complaint unticks it too (the message itself arrived); both are journaled. A soft
+    bounce (deferred) changes nothing but is shown on the row.
+    """
+    now = timezone.now()
+    at = at or now
+    detail = " ".join((detail or "").split())[:200]
+    with transaction.atomic():
+        rows = Notification.objects.select_for_update().filter(channel=Channel.EMAIL)
+        if message_id:
+            rows = rows.filter(provider_id=message_id)
+        elif recipient:
+            rows = rows.filter(recipient__iexact=recipient, sent_at__isnull=False).order_by(
+                "-sent_at", "-pk"
+            )
+        else:
+            return "unknown"
+        row = rows.select_related("client", "client__user").first()
+        if row is None:
+            return "unknown"
+        if event_type in EMAIL_DELIVERED:
+            return _email_delivered(row, at)
+        if event_type == "deferred":
+            text = str(_("Delayed by the receiving server (it tries again): %(detail)s"))
+            return _email_note(row, text % {"detail": detail or "—"}, set_reason=True)
+        if event_type in EMAIL_HARD_FAILURES:
+            text = str(_("E-mail address bounced: %(detail)s") % {"detail": detail or "—"})
+            outcome = "already"
+            if row.status in (Status.SENT, Status.DELIVERED):
+                Notification.objects.filter(pk=row.pk).update(
+                    status=Status.FAILED, reason=text[:300]
+                )
+                _event(row, Status.FAILED, text)
+                outcome = "applied"
+            if _email_invalid(row, text):
+                outcome = "applied"
+            return outcome
+        if event_type == "complained":
+            text = str(_("The recipient reported it as spam."))
+            outcome = _email_note(row, text, set_reason=True)
+            if _email_invalid(row, text):
+                outcome = "applied"
+            return outcome
+    return "ignored"
+
+
+def _email_delivered(row: Notification, at: datetime) -> str:
+    if row.status == Status.SENT:
+        Notification.objects.filter(pk=row.pk).update(status=Status.DELIVERED, delivered_at=at)
+        _event(row, Status.DELIVERED, str(Status.DELIVERED.label))
+        return "applied"
+    if row.status == Status.DELIVERED and (row.delivered_at is None or at < row.delivered_at):
+        Notification.objects.filter(pk=row.pk).update(delivered_at=at)
+        return "applied"
+    return "already"
+
+
+def _email_note(row: Notification, text: str, *, set_reason: bool) -> str:
+    """A line in the message's history (once: a replayed event adds none), and on the row."""
+    if row.events.filter(detail=text[:300]).exists():
+        return "already"
+    if set_reason and row.status in (Status.SENT, Status.DELIVERED):
+        Notification.objects.filter(pk=row.pk).update(reason=text[:300])
+    _event(row, row.status, text)
+    return "applied"
+
+
+def _email_invalid(row: Notification, reason: str) -> bool:
+    """Untick the client's "e-mail valid" if the address that failed is still theirs."""
+    current, _problem = _email_recipient(row.client)
+    if not current or current.strip().lower() != row.recipient.strip().lower():
+        return False
+    changes = change_preferences(
+        client=row.client,
+        by=None,
+        how=PreferenceChange.How.SYSTEM,
+        email_valid=False,
+        email_invalid_reason=reason,
+    )
+    return bool(changes)
+
+
 def month_sms_usage(*, now: datetime | None = None) -> dict[str, object]:
     """Text messages sent this calendar month (clinic time): count, parts, estimated cost."""
     now = now or timezone.now()
@@ -1232,7 +1363,7 @@ def month_sms_usage(*, now: datetime | None = None) -> dict[str, object]:
 # Preferences and consent
 # ------------------------------------------------------------------------------------------------
 
-PREFERENCE_FIELDS = ("marketing_opt_in", "service_opt_out", "phone_verified")
+PREFERENCE_FIELDS = ("marketing_opt_in", "service_opt_out", "phone_verified", "email_valid")
 
 
 def change_preferences(
@@ -1241,6 +1372,7 @@ def change_preferences(
     by: User | None,
     how: str,
     channels: dict[str, list[str]] | None = None,
+    email_invalid_reason: str = "",
     **flags: bool,
 ) -> list[PreferenceChange]:
     """Apply a client's new choices and journal each change (who, when, how, what).
@@ -1289,10 +1421,25 @@ def change_preferences(
                     preference.channels = dict(preference.channels, **{topic: sorted(chosen)})
                     if "channels" not in updated:
                         updated.append("channels")
+        if "email_valid" in updated:
+            preference.email_invalid_reason = (
+                "" if preference.email_valid else email_invalid_reason[:300]
+            )
+            preference.email_invalid_at = None if preference.email_valid else now
+            updated += ["email_invalid_reason", "email_invalid_at"]
         if updated:
             preference.save(update_fields=[*updated, "updated_at"])
             PreferenceChange.objects.bulk_create(changes)
     return changes
+
+
+def confirm_email_address(*, client: Client, by: User) -> bool:
+    """The client says the address that bounced is right (a full mailbox, a typo fixed since):
+    e-mails go to it again. Journaled; False when it was not marked invalid."""
+    changes = change_preferences(
+        client=client, by=by, how=PreferenceChange.How.CLIENT_PAGE, email_valid=True
+    )
+    return bool(changes)
 
 
 def _yes_no(value: bool) -> str:
