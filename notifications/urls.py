@@ -1,6 +1,6 @@
 from django.urls import path
 
-from notifications import views
+from notifications import anymail_hooks, views
 
 app_name = "notifications"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("webhooks/sms/", views.sms_receipt, name="sms_receipt"),
+    *anymail_hooks.urlpatterns,  # the ESP's tracking webhooks (e-mail bounces, deliveries)
     path("staff/", views.outbox, name="outbox"),
     path("staff/<id:pk>/", views.detail, name="detail"),
     path("staff/<id:pk>/resend/", views.resend, name="resend"),
