@@ -39,9 +39,18 @@ class NotificationsConfig(AppConfig):
         return [NavLink(_("Notifications"), reverse("notifications:preferences"), order=40)]
 
     def client_panels(self, request: HttpRequest, client) -> list:
+        from notifications.services import preference_for
         from portal.dashboard import Panel
 
-        return [Panel("notifications/panels/staff_client.html", order=40)]
+        # The e-mail address's state: reception sees a bounce before promising an e-mail.
+        preference = preference_for(client)
+        return [
+            Panel(
+                "notifications/panels/staff_client.html",
+                order=40,
+                context={"email_bounced": not preference.email_valid, "preference": preference},
+            )
+        ]
 
     def seed_demo(self, demo) -> None:
         from notifications.seed import seed_notifications

@@ -62,6 +62,11 @@ log = logging.getLogger(__name__)
 def preferences(request: HttpRequest) -> HttpResponse:
     client = client_of(request.user)
     preference = services.preference_for(client)
+    if request.method == "POST" and "email_correct" in request.POST:
+        # "My address is correct": e-mails go to it again after a bounce (journaled).
+        if services.confirm_email_address(client=client, by=request.user):
+            messages.success(request, _("E-mails will go to your address again."))
+        return redirect("notifications:preferences")
     form = PreferencesForm(request.POST or None, preference=preference)
     if request.method == "POST" and form.is_valid():
         changes = services.change_preferences(

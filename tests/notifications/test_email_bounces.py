@@ -1,0 +1,399 @@
+"""The clinic's ESP tells what became of an e-mail (anymail's tracking webhooks): a hard bounce
+unticks "e-mail valid" (journaled), shows on the outbox row and the client's pages, and the next
+message goes by text to a checked mobile; forged, unknown and replayed events change nothing."""
+
+import hashlib
+import hmac
+import json
+from base64 import b64encode
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core import mail
+from django.urls import reverse
+
+from notifications import anymail_hooks, services
+from notifications.models import (
+    Channel,
+    Kind,
+    Notification,
+    NotificationEvent,
+    Preference,
+    PreferenceChange,
+    Status,
+)
+from tests import factories
+from tests.notifications.factories import make_notice, with_phone
+
+NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)  # Tuesday 10:00 Paris
+SECRET = "esp-hook:s3cret-Passw0rd"
+SIGNING_KEY = "mailgun-signing-key"
+MESSAGE_ID = "<20261124090000.1.0DF563D0B3597700@mg.clinic.example>"
+URL = "/notifications/anymail/mailgun/tracking/"
+
+
+@pytest.fixture(autouse=True)
+def _tuesday_morning():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _mailgun(settings):
+    settings.EMAIL_BACKEND_NAME = "mailgun"
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET, "MAILGUN_WEBHOOK_SIGNING_KEY": SIGNING_KEY}
+
+
+@pytest.fixture
+def camille(client_user):
+    return with_phone(client_user.client)
+
+
+@pytest.fixture
+def sent(camille) -> Notification:
+    """A reminder e-mail Mailgun took an hour ago."""
+    return Notification.objects.create(
+        client=camille,
+        recipient=camille.email,
+        channel=Channel.EMAIL,
+        kind=Kind.APPOINTMENT_REMINDER,
+        subject="Reminder",
+        body="See you tomorrow.",
+        scheduled_at=NOW - timedelta(hours=1),
+        sent_at=NOW - timedelta(hours=1),
+        status=Status.SENT,
+        provider_id=MESSAGE_ID,
+        idempotency_key="reminder-48h:appointment:1:v1:email",
+    )
+
+
+def mailgun_event(event: dict, *, key: str = SIGNING_KEY) -> str:
+    """Mailgun's webhook body (its 2018 format, as anymail's own tests record it), signed."""
+    timestamp, token = str(int(event["timestamp"])), "651869375b9df3c98fc15c4889b102119add1235c3"
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return json.dumps(
+        {
+            "signature": {"timestamp": timestamp, "token": token, "signature": signature},
+            "event-data": event,
+        }
+    )
+
+
+def permanent_failure(recipient: str, message_id: str = MESSAGE_ID, at: datetime = NOW) -> dict:
+    return {
+        "event": "failed",
+        "severity": "permanent",
+        "reason": "bounce",
+        "recipient": recipient,
+        "timestamp": at.timestamp(),
+        "log-level": "error",
+        "message": {"headers": {"to": recipient, "message-id": message_id.strip("<>")}},
+        "delivery-status": {
+            "attempt-no": 1,
+            "description": "",
+            "code": 550,
+            "message": "5.1.1 The email account that you tried to reach does not exist.",
+        },
+    }
+
+
+def delivered(recipient: str, at: datetime, message_id: str = MESSAGE_ID) -> dict:
+    return {
+        "event": "delivered",
+        "recipient": recipient,
+        "timestamp": at.timestamp(),
+        "message": {"headers": {"to": recipient, "message-id": message_id.strip("<>")}},
+        "delivery-status": {"code": 250, "message": "OK", "description": ""},
+    }
+
+
+def temporary_failure(recipient: str) -> dict:
+    return {
+        "event": "failed",
+        "severity": "temporary",
+        "reason": "generic",
+        "recipient": recipient,
+        "timestamp": NOW.timestamp(),
+        "message": {"headers": {"to": recipient, "message-id": MESSAGE_ID.strip("<>")}},
+        "delivery-status": {
+            "attempt-no": 3,
+            "description": "Mailbox full",
+            "code": 452,
+            "message": "4.2.2 Mailbox full",
+        },
+    }
+
+
+def post(body: str, *, secret: str = SECRET, http=None):
+    http = http or factories.HttpClient()
+    auth = b64encode(secret.encode()).decode()
+    return http.post(
+        URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Basic {auth}"
+    )
+
+
+def preference(client) -> Preference:
+    return Preference.objects.get(client=client)
+
+
+# --- A hard bounce -------------------------------------------------------------------------------
+
+
+def test_it_marks_the_address_bounced_fails_the_row_and_journals_it(camille, sent):
+    response = post(mailgun_event(permanent_failure(camille.email)))
+
+    assert response.status_code == 200
+    choice = preference(camille)
+    assert choice.email_valid is False
+    assert "5.1.1" in choice.email_invalid_reason
+    assert choice.email_invalid_at == NOW
+    sent.refresh_from_db()
+    assert sent.status == Status.FAILED
+    assert sent.reason.startswith("E-mail address bounced: 5.1.1")
+    line = PreferenceChange.objects.get(client=camille, what="email_valid")
+    assert (line.old_value, line.new_value, line.how) == ("yes", "no", "system")
+    assert line.by is None
+
+
+def test_the_next_message_goes_by_text_to_a_checked_mobile(camille, sent, plan):
+    Preference.objects.filter(client=camille).update(phone_verified=True)
+    post(mailgun_event(permanent_failure(camille.email)))
+
+    # Documents go by e-mail only by default: the text message takes over.
+    plan(services.document_available, client_ids=[camille.pk], document_id=7)
+
+    rows = Notification.objects.filter(client=camille, kind=Kind.DOCUMENT_AVAILABLE)
+    assert [(row.channel, row.status) for row in rows] == [(Channel.SMS, Status.SCHEDULED)]
+    assert rows[0].recipient == "+33612345678"
+
+
+def test_without_a_checked_mobile_the_e_mail_is_recorded_not_sent(camille, sent, plan):
+    post(mailgun_event(permanent_failure(camille.email)))
+
+    plan(services.document_available, client_ids=[camille.pk], document_id=7)
+
+    row = Notification.objects.get(client=camille, kind=Kind.DOCUMENT_AVAILABLE)
+    assert (row.channel, row.status) == (Channel.EMAIL, Status.SUPPRESSED)
+    assert row.reason == "E-mail address bounced."
+
+
+def test_an_e_mail_planned_before_the_bounce_is_not_sent_after_it(camille, sent, plan, run_tasks):
+    plan(
+        services.appointment_booked,
+        make_notice(camille, NOW + timedelta(days=5), appointment_id=42),
+    )
+    post(mailgun_event(permanent_failure(camille.email)))
+    mail.outbox.clear()
+
+    run_tasks()
+
+    row = Notification.objects.get(
+        client=camille, kind=Kind.APPOINTMENT_CONFIRMED, channel=Channel.EMAIL
+    )
+    assert row.status == Status.SUPPRESSED
+    assert row.reason == "E-mail address bounced."
+    assert mail.outbox == []
+
+
+def test_a_bounce_for_an_address_the_client_has_changed_since_fails_only_the_row(camille, sent):
+    camille.email = "camille.new@example.com"
+    camille.save(update_fields=["email"])
+    camille.user.email = "camille.new@example.com"
+    camille.user.save(update_fields=["email"])
+
+    post(mailgun_event(permanent_failure(sent.recipient)))
+
+    sent.refresh_from_db()
+    assert sent.status == Status.FAILED
+    assert preference(camille).email_valid is True
+    assert not PreferenceChange.objects.filter(client=camille, what="email_valid").exists()
+
+
+def test_the_outbox_and_the_clients_pages_show_the_bounce(camille, sent, reception):
+    post(mailgun_event(permanent_failure(camille.email)))
+    staff = factories.verified_http_client(reception)
+
+    outbox = staff.get(reverse("notifications:outbox")).content.decode()
+    assert "E-mail address bounced: 5.1.1" in outbox
+    history = staff.get(reverse("notifications:client_history", args=[camille.pk]))
+    assert "bounced" in history.content.decode()
+    page = staff.get(reverse("portal:client_detail", args=[camille.pk])).content.decode()
+    assert "E-mail bounced" in page
+
+
+# --- Forged, unknown, replayed ------------------------------------------------------------------
+
+
+def _untouched(camille, sent) -> None:
+    sent.refresh_from_db()
+    assert sent.status == Status.SENT
+    assert preference(camille).email_valid is True
+    assert not PreferenceChange.objects.filter(client=camille).exists()
+
+
+@pytest.mark.parametrize(
+    "secret", ["esp-hook:wrong", "", "other:s3cret-Passw0rd"], ids=["wrong", "none", "user"]
+)
+def test_a_wrong_secret_is_refused_and_changes_nothing(camille, sent, secret):
+    response = post(mailgun_event(permanent_failure(camille.email)), secret=secret)
+
+    assert response.status_code == 403
+    _untouched(camille, sent)
+
+
+def test_a_bad_mailgun_signature_is_refused_and_changes_nothing(camille, sent):
+    response = post(mailgun_event(permanent_failure(camille.email), key="not-the-key"))
+
+    assert response.status_code == 403
+    _untouched(camille, sent)
+
+
+def test_an_unknown_message_id_changes_nothing(camille, sent):
+    event = permanent_failure(camille.email, message_id="<someone-else@mg.clinic.example>")
+
+    response = post(mailgun_event(event))
+
+    assert response.status_code == 200
+    _untouched(camille, sent)
+
+
+def test_a_replayed_bounce_changes_nothing_more(camille, sent):
+    body = mailgun_event(permanent_failure(camille.email))
+    post(body)
+    post(body)
+
+    assert PreferenceChange.objects.filter(client=camille, what="email_valid").count() == 1
+    assert NotificationEvent.objects.filter(notification=sent, status=Status.FAILED).count() == 1
+
+
+def test_an_esp_the_clinic_did_not_configure_is_not_there(camille, sent):
+    response = factories.HttpClient().post(
+        "/notifications/anymail/brevo/tracking/", data="{}", content_type="application/json"
+    )
+
+    assert response.status_code == 404
+
+
+def test_a_flood_from_one_address_is_cut_short(camille, sent, monkeypatch):
+    monkeypatch.setattr(anymail_hooks, "RATE_PER_MINUTE", 2)
+    body = mailgun_event(delivered(camille.email, NOW))
+    codes = [post(body).status_code for _ in range(3)]
+
+    assert codes == [200, 200, 429]
+
+
+# --- Delivered, deferred, complained ------------------------------------------------------------
+
+
+def test_delivered_sets_the_time_once_and_keeps_the_earliest(camille, sent):
+    later, earlier = NOW - timedelta(minutes=10), NOW - timedelta(minutes=50)
+    post(mailgun_event(delivered(camille.email, later)))
+    sent.refresh_from_db()
+    assert (sent.status, sent.delivered_at) == (Status.DELIVERED, later)
+
+    post(mailgun_event(delivered(camille.email, earlier)))  # came late, happened first
+    post(mailgun_event(delivered(camille.email, later)))  # replayed
+
+    sent.refresh_from_db()
+    assert sent.delivered_at == earlier
+    assert NotificationEvent.objects.filter(notification=sent, status=Status.DELIVERED).count() == 1
+
+
+def test_a_delivered_arriving_after_the_bounce_does_not_undo_it(camille, sent):
+    post(mailgun_event(permanent_failure(camille.email)))
+    post(mailgun_event(delivered(camille.email, NOW - timedelta(minutes=30))))
+
+    sent.refresh_from_db()
+    assert sent.status == Status.FAILED
+    assert preference(camille).email_valid is False
+
+
+def test_a_soft_bounce_is_shown_and_changes_nothing_else(camille, sent):
+    body = mailgun_event(temporary_failure(camille.email))
+    post(body)
+    post(body)
+
+    sent.refresh_from_db()
+    assert sent.status == Status.SENT
+    assert "4.2.2 Mailbox full" in sent.reason
+    assert preference(camille).email_valid is True
+    notes = NotificationEvent.objects.filter(notification=sent, detail__contains="Mailbox full")
+    assert notes.count() == 1
+
+
+def test_a_spam_complaint_unticks_the_address(camille, sent):
+    outcome = services.record_email_event(
+        event_type="complained", message_id=MESSAGE_ID, recipient=camille.email, at=NOW
+    )
+
+    assert outcome == "applied"
+    sent.refresh_from_db()
+    assert sent.status == Status.SENT
+    assert sent.reason == "The recipient reported it as spam."
+    assert preference(camille).email_valid is False
+
+
+def test_an_event_without_a_message_id_is_matched_by_recipient(camille, sent):
+    outcome = services.record_email_event(
+        event_type="bounced", message_id="", recipient=camille.email.upper(), at=NOW
+    )
+
+    assert outcome == "applied"
+    sent.refresh_from_db()
+    assert sent.status == Status.FAILED
+
+
+# --- The client says the address is right ------------------------------------------------------
+
+
+def test_the_client_sees_the_warning_and_confirms_the_address(camille, sent, client_user):
+    post(mailgun_event(permanent_failure(camille.email)))
+    http = factories.http_client(client_user)
+
+    page = http.get(reverse("notifications:preferences")).content.decode()
+    assert "E-mails to your address bounced" in page
+    response = http.post(reverse("notifications:preferences"), {"email_correct": "1"}, follow=True)
+
+    assert "E-mails will go to your address again." in response.content.decode()
+    choice = preference(camille)
+    assert (choice.email_valid, choice.email_invalid_reason, choice.email_invalid_at) == (
+        True,
+        "",
+        None,
+    )
+    line = PreferenceChange.objects.filter(client=camille, what="email_valid").first()
+    assert (line.new_value, line.how, line.by) == ("yes", "client_page", client_user)
+    assert (
+        "E-mails to your address bounced"
+        not in http.get(reverse("notifications:preferences")).content.decode()
+    )
+
+
+def test_confirming_an_address_that_did_not_bounce_changes_nothing(camille, client_user):
+    http = factories.http_client(client_user)
+
+    http.post(reverse("notifications:preferences"), {"email_correct": "1"})
+
+    assert not PreferenceChange.objects.filter(client=camille).exists()
+
+
+# --- Sending through an ESP ----------------------------------------------------------------------
+
+
+def test_the_send_path_stores_the_esps_message_id(camille, settings, plan, run_tasks):
+    settings.MAILERS = {"default": {"BACKEND": "anymail.backends.test.EmailBackend"}}
+    mail.outbox.clear()
+
+    plan(services.appointment_booked, make_notice(camille, NOW + timedelta(days=5)))
+    run_tasks()
+
+    row = Notification.objects.get(
+        client=camille, kind=Kind.APPOINTMENT_CONFIRMED, channel=Channel.EMAIL
+    )
+    assert row.status == Status.SENT
+    (message,) = mail.outbox
+    assert row.provider_id == str(message.anymail_status.message_id)
+    assert services.record_email_event(
+        event_type="delivered", message_id=row.provider_id, recipient="", at=NOW
+    ) == ("applied")
