@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "messaging",
     "privacy",
     "api",  # the JSON API for phone assistants and partners (docs/api.md)
+    "webhooks",  # signed outbound webhooks (docs/webhooks.md)
 ]
 
 MIDDLEWARE = [
@@ -201,12 +202,13 @@ else:
 
 # --- Tasks ---------------------------------------------------------------------------------------
 # Queues: "email" and "sms" (notifications' dispatch, one per channel, so a hung text-message
-# provider never holds up e-mails) and "default" for the rest. Production runs one worker for
-# "sms" and one for every other queue (docs/notifications.md, "Queues").
+# provider never holds up e-mails), "webhooks" (outbound webhooks) and "default" for the rest.
+# Production runs one worker for "sms" and one for every other queue (docs/notifications.md,
+# "Queues").
 TASKS = {
     "default": {
         "BACKEND": env_str("ACCUEIL_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": ["default", "email", "sms"],
+        "QUEUES": ["default", "email", "sms", "webhooks"],
     }
 }
 # A task still "running" this long after it started lost its worker (killed, machine gone):
@@ -587,3 +589,12 @@ ACCUEIL_BENCH_ECHO = env_bool("ACCUEIL_BENCH_ECHO", default=False)
 # --- API (api/, docs/api.md) -------------------------------------------------------------------
 # A new key's default calls per minute (each key may set its own on the keys page).
 ACCUEIL_API_RATE_PER_MINUTE = env_int("ACCUEIL_API_RATE_PER_MINUTE", 120, minimum=1)
+
+# --- Webhooks (webhooks/, docs/webhooks.md) ------------------------------------------------------
+# One delivery's total time (connection to answer): a receiver that hangs is retried later.
+WEBHOOKS_TIMEOUT_SECONDS = env_int("ACCUEIL_WEBHOOKS_TIMEOUT_SECONDS", 5, minimum=1)
+if WEBHOOKS_TIMEOUT_SECONDS > 60:
+    raise ImproperlyConfigured("ACCUEIL_WEBHOOKS_TIMEOUT_SECONDS must be at most 60.")
+# Endpoints must be https; plain http is accepted only for 127.0.0.1/localhost, and only when
+# this is on (DEBUG's value by default; tests turn it on for their local receivers).
+WEBHOOKS_ALLOW_LOCAL_HTTP = env_bool("ACCUEIL_WEBHOOKS_ALLOW_LOCAL_HTTP", DEBUG)

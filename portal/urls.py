@@ -5,6 +5,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from django.views.i18n import set_language
 
+from api.api import url_patterns as api_url_patterns
 from portal import audit, duties, views
 
 portal_patterns = [
@@ -50,6 +51,10 @@ urlpatterns = [
     path("messages/", include("messaging.urls")),
     path("notifications/", include("notifications.urls")),
     path("privacy/", include("privacy.urls")),
+    # The JSON API (/api/v1/, /api/openapi.json), its docs page and the manager's keys page.
+    path("api/", api_url_patterns()),
+    path("", include("api.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("admin/", admin.site.urls),
 ]
 
