@@ -52,6 +52,52 @@ def slot_released(slot: ReleasedSlot) -> None:
             logger.exception("slot listener %r failed for %r", listener, slot)
 
 
+# --- what happened to an appointment, inside the writer's transaction ----------------------------
+#
+# For those who must not miss it (outbound webhooks write an outbox row per receiver): listeners
+# run INSIDE booking's transaction, each in a savepoint, so what they write commits or rolls back
+# with the appointment. A failing listener must not refuse the booking: it is logged and tried
+# again once the transaction commits (as booking does for the client's messages).
+
+
+@dataclass(frozen=True)
+class AppointmentEvent:
+    """What happened to an appointment: ids and times only, never names, notes or reasons."""
+
+    kind: Literal["booked", "moved", "cancelled", "confirmed", "no_show"]
+    appointment_id: int
+    site_id: int
+    service_id: int
+    practitioner_id: int
+    starts_at: datetime
+    ends_at: datetime
+    occurred_at: datetime
+    version: int
+    released: ReleasedSlot | None = None  # a move or a cancellation that frees its old time
+
+
+AppointmentListener = Callable[[AppointmentEvent], None]
+_appointment_listeners: list[AppointmentListener] = []
+
+
+def on_appointment_event(listener: AppointmentListener) -> None:
+    if listener not in _appointment_listeners:
+        _appointment_listeners.append(listener)
+
+
+def appointment_event(event: AppointmentEvent) -> None:
+    """Tell the listeners, inside the caller's transaction (see above)."""
+    for listener in list(_appointment_listeners):
+        try:
+            with transaction.atomic():
+                listener(event)
+        except Exception:
+            logger.exception(
+                "appointment listener %r failed for %r; again on commit", listener, event
+            )
+            transaction.on_commit(lambda listener=listener: listener(event), robust=True)
+
+
 # --- the agenda, live ----------------------------------------------------------------------------
 #
 # A notice, never the record: "this day changed, read it again". Every receptionist's grid for

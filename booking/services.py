@@ -120,6 +120,29 @@ def _emit_cancelled(appointment: Appointment, by_clinic: bool) -> None:
     notifications.appointment_cancelled(build_notice(appointment), by_clinic=by_clinic)
 
 
+def _tell(
+    appointment: Appointment,
+    kind: str,
+    now: datetime,
+    released: events.ReleasedSlot | None = None,
+) -> None:
+    """What happened, to booking.events' in-transaction listeners (outbound webhooks)."""
+    events.appointment_event(
+        events.AppointmentEvent(
+            kind=kind,  # type: ignore[arg-type]
+            appointment_id=appointment.pk,
+            site_id=appointment.site_id,
+            service_id=appointment.service_id,
+            practitioner_id=appointment.practitioner_id,
+            starts_at=appointment.starts_at,
+            ends_at=appointment.ends_at,
+            occurred_at=now,
+            version=appointment.version,
+            released=released,
+        )
+    )
+
+
 def _plan_messages(emit: Callable[[], None]) -> None:
     """Plan the client's messages in the caller's transaction (outbox rows; see the module
     docstring). In a savepoint: a planning bug must not refuse a booking the client made, so it
@@ -369,6 +392,7 @@ def book(
                 raise PatientBusy(patient, conflict) from None
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
         _plan_messages(lambda: _emit_booked(appointment))
+        _tell(appointment, "booked", now)
         transaction.on_commit(slot_reader.invalidate, robust=True)
         events.agenda_changed_at(starts_at, site_id=appointment.site_id)
     return Booked(appointment)
@@ -519,6 +543,7 @@ def move(
                 raise PatientBusy(current.patient, conflict) from None
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
         _plan_messages(lambda: _emit_moved(current, previous_version))
+        _tell(current, "moved", now, released)
         transaction.on_commit(slot_reader.invalidate, robust=True)
         transaction.on_commit(lambda: events.slot_released(released), robust=True)
         events.agenda_changed_at(released.starts_at, starts_at, site_id=current.site_id)
@@ -569,6 +594,7 @@ def cancel(
         )
         released = _released(current, by_clinic=by_clinic)
         _plan_messages(lambda: _emit_cancelled(current, by_clinic))
+        _tell(current, "cancelled", now, released if release else None)
         transaction.on_commit(slot_reader.invalidate, robust=True)
         if release:
             transaction.on_commit(lambda: events.slot_released(released), robust=True)
@@ -592,6 +618,7 @@ def confirm(appointment: Appointment, *, version: int, now: datetime | None = No
             return False
         current.confirmed_at = now
         current.save(update_fields=["confirmed_at"])
+        _tell(current, "confirmed", now)
         events.agenda_changed_at(current.starts_at, site_id=current.site_id)
     appointment.confirmed_at = now
     return True
@@ -678,6 +705,8 @@ def mark_outcome(
         current.status = status
         current.outcome_at = None if status == Appointment.Status.BOOKED else now
         _save_mark(current, "status", "outcome_at")
+        if status == Appointment.Status.NO_SHOW:
+            _tell(current, "no_show", now)
     return current
 
 

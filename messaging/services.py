@@ -1,6 +1,7 @@
 """Every write of messaging: one transaction each, the lock named, announcements after commit."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -49,6 +50,42 @@ class Posted:
     conversation: Conversation
     messages: list[Message] = field(default_factory=list)
     duplicate: bool = False
+
+
+# --- urgent messages, told inside the transaction -----------------------------------------------
+#
+# Who must hear that a client wrote words of an emergency (outbound webhooks write an outbox row
+# per receiver): an explicit registry filled from the higher app's AppConfig.ready(), so that
+# messaging imports nothing above it. Listeners run inside post_message's transaction, each in a
+# savepoint; a failing one is logged and tried again on commit, never refusing the message.
+
+
+@dataclass(frozen=True)
+class UrgentMessage:
+    """Ids and a time: never the words, the client or the animal."""
+
+    conversation_id: int
+    message_id: int
+    at: datetime
+
+
+UrgentListener = Callable[[UrgentMessage], None]
+_urgent_listeners: list[UrgentListener] = []
+
+
+def on_urgent_message(listener: UrgentListener) -> None:
+    if listener not in _urgent_listeners:
+        _urgent_listeners.append(listener)
+
+
+def _tell_urgent(event: UrgentMessage) -> None:
+    for listener in list(_urgent_listeners):
+        try:
+            with transaction.atomic():
+                listener(event)
+        except Exception:
+            logger.exception("urgent-message listener %r failed; again on commit", listener)
+            transaction.on_commit(lambda listener=listener: listener(event), robust=True)
 
 
 def check_body(body: str, *, has_files: bool = False) -> str:
@@ -360,6 +397,7 @@ def post_message(
                     )
                     conversation.urgent = True
                     fields.append("urgent")
+                    _tell_urgent(UrgentMessage(conversation.pk, message.pk, now))
                 opening = _closed_until(conversation, now)
                 if opening is not None:
                     posted.append(

@@ -262,7 +262,9 @@ class Deadline:
 
 def mailer_within(deadline: Deadline):
     """The default mailer; an SMTP one has its sockets bound by `deadline` (the greeting,
-    STARTTLS, login, the message and QUIT all end by then). Other mailers as they are."""
+    STARTTLS, login, the message and QUIT all end by then), and so has an ESP's API through
+    anymail (connection, request and answer). Other mailers as they are."""
+    from anymail.backends.base_requests import AnymailRequestsBackend
     from django.core.mail import mailers
     from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
@@ -270,7 +272,41 @@ def mailer_within(deadline: Deadline):
     if isinstance(connection, SmtpBackend):
         connection.__class__ = _smtp_backend_within(type(connection))
         connection.deadline = deadline
+    elif isinstance(connection, AnymailRequestsBackend):
+        # requests' timeout bounds each read, not the call: the session's sockets are shut
+        # when the deadline passes, as for SMTP (anymail keeps a session it finds open).
+        connection.timeout = deadline.seconds
+        connection.session = _session_within(connection.create_session(), deadline)
     return connection
+
+
+def _session_within(session, deadline: Deadline):
+    """`session` whose HTTP(S) connections register their sockets with `deadline`."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def watched(base: type) -> type:
+        class Watched(base):  # type: ignore[misc, valid-type]
+            def connect(self) -> None:
+                deadline.watch(lambda: getattr(self, "sock", None))
+                super().connect()
+
+        return Watched
+
+    pools = {
+        "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": watched(HTTPConnection)}),
+        "https": type("PoolS", (HTTPSConnectionPool,), {"ConnectionCls": watched(HTTPSConnection)}),
+    }
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, Adapter())
+    return session
 
 
 class _SmtpDeadlineMixin:
