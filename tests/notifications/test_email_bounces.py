@@ -397,3 +397,83 @@ def test_the_send_path_stores_the_esps_message_id(camille, settings, plan, run_t
     assert services.record_email_event(
         event_type="delivered", message_id=row.provider_id, recipient="", at=NOW
     ) == ("applied")
+
+
+# --- An ESP's API over HTTP: its id, and one deadline however it trickles ------------------------
+
+MAILGUN_OK = json.dumps({"id": MESSAGE_ID, "message": "Queued. Thank you."}).encode()
+
+
+@pytest.fixture
+def mailgun_api(settings):
+    from tests.notifications.test_faults import StubServer
+
+    server = StubServer()
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "anymail.backends.mailgun.EmailBackend",
+            "OPTIONS": {"api_key": "key-test", "api_url": f"http://127.0.0.1:{server.port}/v3/"},
+        }
+    }
+    settings.NOTIFICATIONS_EMAIL_TIMEOUT = 1
+    yield server
+    server.close()
+
+
+def an_email(client) -> Notification:
+    return Notification.objects.create(
+        client=client,
+        recipient=client.email,
+        channel=Channel.EMAIL,
+        kind=Kind.DOCUMENT_AVAILABLE,
+        subject="A document",
+        body="A document is waiting in your space.",
+        scheduled_at=NOW,
+        idempotency_key="document:1:email",
+    )
+
+
+def test_mailgun_s_message_id_is_stored_at_sending(camille, mailgun_api):
+    from tests.notifications.test_faults import read_request
+
+    requests_seen: list[bytes] = []
+
+    def behave(conn) -> None:
+        requests_seen.append(read_request(conn))
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+        conn.sendall(head + f"Content-Length: {len(MAILGUN_OK)}\r\n\r\n".encode() + MAILGUN_OK)
+
+    mailgun_api.behaviour = behave
+    row = an_email(camille)
+
+    assert services.dispatch(row.pk) == "sent"
+
+    row.refresh_from_db()
+    assert row.provider_id == MESSAGE_ID
+    assert b"/v3/localhost/messages" in requests_seen[0]
+
+
+def test_a_trickling_esp_holds_the_worker_no_longer_than_the_deadline(camille, mailgun_api):
+    import threading
+    import time
+
+    from tests.notifications.test_faults import read_request, trickle
+
+    stop = threading.Event()
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 900\r\n\r\n"
+
+    def behave(conn) -> None:
+        read_request(conn)
+        trickle(conn, head + MAILGUN_OK * 10, 0.2, stop)
+
+    mailgun_api.behaviour = behave
+    row = an_email(camille)
+    started = time.monotonic()
+    assert services.dispatch(row.pk) == "rescheduled"
+    elapsed = time.monotonic() - started
+    stop.set()
+
+    assert 0.9 < elapsed < 2.5
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (Status.SCHEDULED, 1)
+    assert row.reason == "e-mail provider: no complete answer within 1 s"
