@@ -28,7 +28,8 @@ def _problem(response, status: int, kind: str) -> dict:
 
 def test_it_stores_only_a_hash_and_a_prefix(world):
     key, token = make_key(world.manager)
-    assert token.startswith("acc_") and len(token) > 40
+    assert token.startswith("acc_")
+    assert len(token) > 40
     stored = ApiKey.objects.get(pk=key.pk)
     assert stored.secret_hash == hash_token(token)
     assert token not in str(ApiKey.objects.values().get(pk=key.pk))
@@ -160,4 +161,4 @@ def test_settings_keep_the_api_rate_local_when_redis_is_down():
 def test_problem_titles_follow_accept_language(world):
     body = Api(None, language="fr").get("/api/v1/clinic").json()
     assert body["status"] == 401
-    assert body["title"] == "Clé d’API absente"
+    assert body["title"] == "Clé d\u2019API absente"

@@ -101,7 +101,8 @@ def test_first_free_slot_follows_the_channels_rules(world):
     query = {"service_id": world.consultation.pk, "first": "true"}
     by_phone = Api(phone).get("/api/v1/slots", query).json()["slots"]
     by_web = Api(online).get("/api/v1/slots", query).json()["slots"]
-    assert len(by_phone) == 1 and len(by_web) == 1
+    assert len(by_phone) == 1
+    assert len(by_web) == 1
     assert by_phone[0]["start"] == "2026-05-29T10:00:00+02:00"
     # Two hours' notice reach noon, when the morning hours end: the afternoon's first slot.
     assert BookingRules.current().min_notice == timedelta(hours=2)
@@ -184,8 +185,10 @@ def test_book_first_available_and_the_client_is_told(api, world):
     assert response.status_code == 201, response.content
     body = response.json()
     appointment = Appointment.objects.get(pk=body["id"])
-    assert appointment.client == world.client and appointment.patient == world.filou
-    assert body["starts_at"] == NINE and body["status"] == "booked"
+    assert appointment.client == world.client
+    assert appointment.patient == world.filou
+    assert body["starts_at"] == NINE
+    assert body["status"] == "booked"
     assert appointment.channel == Appointment.Channel.STAFF  # a phone key books as reception
     assert "reason" not in body
     assert Notification.objects.for_subject("appointment", appointment.pk).exists()
@@ -227,7 +230,8 @@ def test_a_taken_slot_is_409_with_the_nearest_free_ones(api, world):
     assert response.status_code == 409
     body = response.json()
     assert body["type"] == "/api/docs#slot-taken"
-    assert body["alternatives"] and body["alternatives"][0]["start"] != NINE
+    assert body["alternatives"]
+    assert body["alternatives"][0]["start"] != NINE
     assert not world.client.appointments.exists()
 
 
@@ -263,7 +267,8 @@ def test_status_move_confirm_and_cancel(api, world):
     assert stale.json()["appointment"]["version"] == 2
 
     confirmed = api.post(f"{path}/confirm", {})
-    assert confirmed.status_code == 200 and confirmed.json()["confirmed"] is True
+    assert confirmed.status_code == 200
+    assert confirmed.json()["confirmed"] is True
     assert api.post(f"{path}/confirm", {}).json()["confirmed"] is True
 
     cancelled = api.post(f"{path}/cancel", {})
@@ -316,9 +321,11 @@ def test_a_message_reaches_the_clinic(api, world):
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert body["urgent"] is False and body["transfer_to_person"] is False
+    assert body["urgent"] is False
+    assert body["transfer_to_person"] is False
     conversation = Conversation.objects.get(pk=body["conversation_id"])
-    assert conversation.client == world.client and not conversation.urgent
+    assert conversation.client == world.client
+    assert not conversation.urgent
 
 
 def test_emergency_words_say_transfer_to_a_person_with_the_number(api, world):
@@ -332,7 +339,8 @@ def test_emergency_words_say_transfer_to_a_person_with_the_number(api, world):
         },
     )
     body = response.json()
-    assert body["urgent"] is True and body["transfer_to_person"] is True
+    assert body["urgent"] is True
+    assert body["transfer_to_person"] is True
     assert body["call_now"] == "+33478000000"
     assert "04 78 00 00 00" in body["say"]
     conversation = Conversation.objects.get(pk=body["conversation_id"])
@@ -349,7 +357,8 @@ def test_a_message_for_a_client_without_account_says_transfer(api, world):
     assert response.status_code == 422
     body = response.json()
     assert body["type"] == "/api/docs#no-account"
-    assert body["transfer_to_person"] is True and body["urgent"] is True
+    assert body["transfer_to_person"] is True
+    assert body["urgent"] is True
     assert not Conversation.objects.exists()
 
 
@@ -372,7 +381,8 @@ def test_waitlist_join_and_refusal(api, world):
     response = api.post("/api/v1/waitlist", body)
     assert response.status_code == 201, response.content
     entry = Entry.objects.get(pk=response.json()["entry_id"])
-    assert entry.patient == world.filou and entry.status == Entry.Status.WAITING
+    assert entry.patient == world.filou
+    assert entry.status == Entry.Status.WAITING
     reversed_ = api.post("/api/v1/waitlist", {**body, "earliest": "2026-06-09"})
     assert reversed_.status_code == 422
     assert reversed_.json()["type"] == "/api/docs#waitlist-refused"

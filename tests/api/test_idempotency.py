@@ -46,9 +46,8 @@ def test_the_same_key_with_another_body_is_409_and_changes_nothing(api, world):
 def test_spacing_and_key_order_do_not_make_another_body(api, world):
     first = _book(api, world, "call-44")
     raw = (
-        '{ "starts_at": "2026-06-01T09:00:00+02:00", "service_id": %d,'
-        ' "patient_id": %d, "client_id": %d }'
-        % (world.consultation.pk, world.filou.pk, world.client.pk)
+        f'{{ "starts_at": "2026-06-01T09:00:00+02:00", "service_id": {world.consultation.pk},'
+        f' "patient_id": {world.filou.pk}, "client_id": {world.client.pk} }}'
     )
     retry = api.http.post(
         "/api/v1/appointments",
