@@ -9,10 +9,13 @@ class BookingConfig(AppConfig):
 
     def ready(self) -> None:
         from booking.services import next_opening, still_valid
-        from notifications.contracts import register_subject_checker
+        from booking.sms_replies import appointment_reply
+        from notifications.contracts import register_reply_handler, register_subject_checker
         from portal.lib.hours import set_opening_provider
 
         register_subject_checker("appointment", still_valid)
+        # "OUI" / "NON" by text message to a reminder (notifications/replies.py).
+        register_reply_handler("appointment", appointment_reply)
         set_opening_provider(next_opening)
 
     def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:

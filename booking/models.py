@@ -340,6 +340,14 @@ class Appointment(models.Model):
         ONLINE = "online", _("Online")
         STAFF = "staff", _("By the clinic")
 
+    class ConfirmedVia(models.TextChoices):
+        """How the client's "I'll be there" reached us (the agenda shows "confirmed (SMS)")."""
+
+        LINK = "link", _("link")
+        SMS = "sms", _("SMS")
+        STAFF = "staff", _("by the clinic")
+        API = "api", _("API")
+
     class Stage(models.TextChoices):
         """Where the appointment stands for reception, from the status and the day's marks."""
 
@@ -374,6 +382,9 @@ class Appointment(models.Model):
     request_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_via = models.CharField(
+        _("confirmed by"), max_length=8, choices=ConfirmedVia.choices, blank=True
+    )
     cancelled_at = models.DateTimeField(null=True, blank=True)
     cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
     cancelled_by_clinic = models.BooleanField(default=False)
@@ -423,6 +434,8 @@ class Appointment(models.Model):
 
     @property
     def stage_label(self) -> str:
+        if self.stage == self.Stage.CONFIRMED and self.confirmed_via == self.ConfirmedVia.SMS:
+            return str(_("Confirmed (SMS)"))
         return self.Stage(self.stage).label
 
     def client_may_change(self, now: datetime, cutoff: timedelta) -> bool:

@@ -602,8 +602,15 @@ def cancel(
     return current
 
 
-def confirm(appointment: Appointment, *, version: int, now: datetime | None = None) -> bool:
-    """Record the client's "I'll be there"; False when already confirmed or no longer valid.
+def confirm(
+    appointment: Appointment,
+    *,
+    version: int,
+    now: datetime | None = None,
+    via: str = Appointment.ConfirmedVia.LINK,
+) -> bool:
+    """Record the client's "I'll be there" and how it came (`via`: link, sms, staff, api);
+    False when already confirmed or no longer valid.
 
     Locks the appointment row so a confirm racing a cancel cannot resurrect it.
     """
@@ -617,10 +624,11 @@ def confirm(appointment: Appointment, *, version: int, now: datetime | None = No
         ):
             return False
         current.confirmed_at = now
-        current.save(update_fields=["confirmed_at"])
+        current.confirmed_via = via
+        current.save(update_fields=["confirmed_at", "confirmed_via"])
         _tell(current, "confirmed", now)
         events.agenda_changed_at(current.starts_at, site_id=current.site_id)
-    appointment.confirmed_at = now
+    appointment.confirmed_at, appointment.confirmed_via = now, via
     return True
 
 

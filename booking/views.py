@@ -890,7 +890,12 @@ def one_tap(request: HttpRequest, token: str) -> HttpResponse:
     done = False
     if request.method == "POST" and state == "open":
         if action == "confirm":
-            done = services.confirm(appointment, version=payload["v"], now=now)
+            done = services.confirm(
+                appointment,
+                version=payload["v"],
+                now=now,
+                via=Appointment.ConfirmedVia.LINK,
+            )
             state = "confirmed" if not done else "done"
         elif action == "cancel":
             try:

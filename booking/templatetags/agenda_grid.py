@@ -30,4 +30,6 @@ def grid_status_label(appointment: Any) -> str:
         "no_show": _("No-show"),
         "cancelled": _("Cancelled"),
     }
+    if status == "confirmed" and getattr(appointment, "confirmed_via", "") == "sms":
+        return _("Confirmed (SMS)")
     return labels[status]
