@@ -10,11 +10,13 @@ class MessagingConfig(AppConfig):
     wrapped_key_fields = [("Message", "body_key")]
 
     def ready(self) -> None:
-        from messaging.services import message_still_unread
-        from notifications.contracts import register_subject_checker
+        from messaging.services import message_still_unread, sms_reply
+        from notifications.contracts import register_free_text_handler, register_subject_checker
 
         # notifications asks, just before sending the offline notice, whether it still holds.
         register_subject_checker("message", message_still_unread)
+        # A text message a client sends that is no keyword becomes a message for the team.
+        register_free_text_handler(sms_reply)
 
     def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
         from messaging import views

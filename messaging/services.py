@@ -566,3 +566,40 @@ def message_still_unread(message_id: int, version: int) -> bool:
         seen_at__gt=now - Presence.TTL,
     ).exists()
     return not connected
+
+
+def sms_reply(reply) -> "object":
+    """A client's text message that is no keyword (not OUI, NON or STOP), from
+    notifications.replies through `register_free_text_handler`: a message from them in their
+    latest conversation still open (else a new one), so the team reads it in the inbox, with
+    emergency words applying as on the site. A client without an account has no conversation:
+    "kept" (the outbox shows the reply to staff)."""
+    from notifications.contracts import ReplyOutcome
+
+    client = Client.objects.filter(pk=reply.client_id).select_related("user").first()
+    if client is None or client.user is None or not reply.text.strip():
+        return ReplyOutcome("message", "kept")
+    latest = (
+        Conversation.objects.of_client(client)
+        .exclude(status=Status.CLOSED)
+        .order_by("-last_message_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    text = reply.text.strip()[: settings.ACCUEIL_MESSAGING_MAX_BODY]
+    try:
+        if latest is None:
+            posted = start_conversation(
+                client=client,
+                author=client.user,
+                subject=str(_("Text message")),
+                body=text,
+                now=reply.received_at,
+            )
+        else:
+            posted = post_message(
+                conversation_id=latest, author=client.user, body=text, now=reply.received_at
+            )
+    except (RateLimited, ValidationError):
+        return ReplyOutcome("message", "kept")
+    return ReplyOutcome("message", "urgent" if posted.conversation.urgent else "posted")

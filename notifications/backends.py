@@ -116,23 +116,7 @@ class HttpBackend:
             "Authorization": f"Bearer {settings.NOTIFICATIONS_SMS_HTTP_API_KEY}",
             "Idempotency-Key": sms.key,
         }
-        seconds = call_seconds(settings.NOTIFICATIONS_SMS_HTTP_TIMEOUT)
-        with Deadline(seconds) as deadline:
-            try:
-                status, raw = _post(url, payload, headers, deadline)
-            except (OSError, http.client.HTTPException) as error:
-                if deadline.expired:
-                    raise TransientError(deadline.reason()) from None
-                if isinstance(error, OSError):  # refused, reset, timed out, cut mid-answer
-                    reason = str(error) or error.__class__.__name__
-                    raise TransientError(
-                        _("provider unreachable: %(reason)s") % {"reason": reason}
-                    ) from None
-                # BadStatusLine, IncompleteRead, LineTooLong...: garbage where HTTP was due.
-                raise TransientError(
-                    _("provider answered something that is not HTTP (%(error)s)")
-                    % {"error": error.__class__.__name__}
-                ) from None
+        status, raw = provider_call("POST", url, payload, headers)
         if status >= 500 or status == 429:
             raise TransientError(_("provider answered HTTP %(code)d") % {"code": status})
         if not 200 <= status < 300:
@@ -147,14 +131,41 @@ class HttpBackend:
         return provider_id
 
 
-def _post(url: str, payload: bytes, headers: dict, deadline: "Deadline") -> tuple[int, bytes]:
+def provider_call(
+    method: str, url: str, payload: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """One HTTP call to a provider within one `Deadline`: (status, body). Whatever goes wrong
+    on the way (refused, reset, timed out, not HTTP) is a `TransientError` saying so; reading
+    the status is the caller's (each provider has its own way of saying no)."""
+    seconds = call_seconds(settings.NOTIFICATIONS_SMS_HTTP_TIMEOUT)
+    with Deadline(seconds) as deadline:
+        try:
+            return _request(method, url, payload, headers, deadline)
+        except (OSError, http.client.HTTPException) as error:
+            if deadline.expired:
+                raise TransientError(deadline.reason()) from None
+            if isinstance(error, OSError):  # refused, reset, timed out, cut mid-answer
+                reason = str(error) or error.__class__.__name__
+                raise TransientError(
+                    _("provider unreachable: %(reason)s") % {"reason": reason}
+                ) from None
+            # BadStatusLine, IncompleteRead, LineTooLong...: garbage where HTTP was due.
+            raise TransientError(
+                _("provider answered something that is not HTTP (%(error)s)")
+                % {"error": error.__class__.__name__}
+            ) from None
+
+
+def _request(
+    method: str, url: str, payload: bytes, headers: dict, deadline: "Deadline"
+) -> tuple[int, bytes]:
     parts = urlsplit(url)
     kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     connection = kind(parts.hostname or "", parts.port, timeout=deadline.timeout(None))
     deadline.watch(lambda: connection.sock)
     try:
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        connection.request("POST", path, body=payload, headers=headers)
+        connection.request(method, path, body=payload, headers=headers)
         response = connection.getresponse()
         if response.length is not None and response.length <= MAX_ANSWER_BYTES:
             return response.status, response.read()  # IncompleteRead if cut short
@@ -175,7 +186,19 @@ BACKENDS = {
 
 
 def get_sms_backend():
-    return BACKENDS[settings.NOTIFICATIONS_SMS_BACKEND]()
+    name = settings.NOTIFICATIONS_SMS_BACKEND
+    if name not in BACKENDS:  # the real providers, one module each (notifications/providers/)
+        from notifications.providers import PROVIDERS
+
+        return PROVIDERS[name]()
+    return BACKENDS[name]()
+
+
+def replies_possible(sender: str) -> bool:
+    """Whether clients can answer the text messages we send from `sender` with the configured
+    backend: a two-way provider, and a sender that is a number (an alphanumeric sender such as
+    "CLINIQUE" cannot receive anything)."""
+    return bool(getattr(get_sms_backend(), "replies_possible", lambda sender: False)(sender))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -48,3 +48,58 @@ class AppointmentNotice:
     cancel_url: str
     move_url: str
     ics: str  # iCalendar text, attached to e-mails
+
+
+# ------------------------------------------------------------------------------------------------
+# Text messages clients send back (notifications/replies.py reads them, the owning app acts)
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A client's answer as the app that owns its subject needs it: plain values.
+
+    `intent` is "yes" (OUI, 1, OK...) or "no" (NON, 2, ANNULER...) for a subject handler, "text"
+    for the free-text handler. `subject_*` come from the message it answers (for free text: ""
+    and None when no message asked for an answer)."""
+
+    client_id: int
+    intent: str
+    text: str
+    subject_type: str
+    subject_id: int | None
+    subject_version: int
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class ReplyOutcome:
+    """What the handler did (one of `InboundSms.Outcome`'s values) and, for the client's answer,
+    an extra sentence in their language ("" for the default answer of that outcome)."""
+
+    outcome: str
+    detail: str = ""
+
+
+ReplyHandler = Callable[[Reply], ReplyOutcome]
+_reply_handlers: dict[str, ReplyHandler] = {}
+_free_text: list[ReplyHandler] = []
+
+
+def register_reply_handler(subject_type: str, handler: ReplyHandler) -> None:
+    """Called from an AppConfig.ready(): booking registers "appointment" (confirm or cancel)."""
+    _reply_handlers[subject_type] = handler
+
+
+def register_free_text_handler(handler: ReplyHandler) -> None:
+    """Called from an AppConfig.ready(): messaging turns free text into a conversation message.
+    One handler; a later registration replaces the earlier one."""
+    _free_text[:] = [handler]
+
+
+def reply_handler(subject_type: str) -> ReplyHandler | None:
+    return _reply_handlers.get(subject_type)
+
+
+def free_text_handler() -> ReplyHandler | None:
+    return _free_text[0] if _free_text else None

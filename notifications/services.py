@@ -98,7 +98,12 @@ CARE_KIND_LABELS = {
 # Messages that answer something that already happened to the client's booking: they still go
 # to a client who opted out of reminders ("service opt-out" silences reminders and notices).
 TRANSACTIONAL = frozenset(
-    {Kind.APPOINTMENT_CONFIRMED, Kind.APPOINTMENT_MOVED, Kind.APPOINTMENT_CANCELLED}
+    {
+        Kind.APPOINTMENT_CONFIRMED,
+        Kind.APPOINTMENT_MOVED,
+        Kind.APPOINTMENT_CANCELLED,
+        Kind.SMS_ANSWER,  # the answer to a text message the client just sent
+    }
 )
 UNSUBSCRIBE_PURPOSE = "notifications.unsubscribe"
 EMAIL_BOUNCED = _("E-mail address bounced.")
@@ -1433,12 +1438,13 @@ def change_preferences(
     return changes
 
 
-def confirm_email_address(*, client: Client, by: User) -> bool:
-    """The client says the address that bounced is right (a full mailbox, a typo fixed since):
-    e-mails go to it again. Journaled; False when it was not marked invalid."""
-    changes = change_preferences(
-        client=client, by=by, how=PreferenceChange.How.CLIENT_PAGE, email_valid=True
-    )
+def confirm_email_address(
+    *, client: Client, by: User, how: str = PreferenceChange.How.CLIENT_PAGE
+) -> bool:
+    """The address that bounced is right after all (a full mailbox), or the clinic corrected it
+    on the client's record: e-mails go to it again. Journaled; False when it was not marked
+    invalid."""
+    changes = change_preferences(client=client, by=by, how=how, email_valid=True)
     return bool(changes)
 
 

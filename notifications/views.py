@@ -3,7 +3,10 @@ and the staff's outbox, client history, templates and campaigns."""
 
 import json
 import logging
+import time
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
@@ -14,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from notifications import services
+from notifications import replies, services
 from notifications.backends import receipt_signature_ok
 from notifications.forms import (
     LANGUAGE_CODES,
@@ -40,6 +43,7 @@ from notifications.models import (
     Notification,
     PreferenceChange,
 )
+from notifications.providers import ovh, twilio
 from notifications.segments import count_segments
 from portal.access import (
     client_for_staff,
@@ -49,6 +53,7 @@ from portal.access import (
     staff_required,
 )
 from portal.lib.links import LinkError, LinkExpired, read_token
+from portal.lib.net import client_ip
 from portal.models import Client, Clinic
 
 log = logging.getLogger(__name__)
@@ -138,6 +143,133 @@ def sms_receipt(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"applied": applied})
 
 
+# --- Two-way SMS: the providers' receipts and the clients' replies --------------------------
+# Each provider has its own URLs and its own proof: Twilio signs (X-Twilio-Signature), OVHcloud
+# does not, so its URLs carry a long shared token. Every call is rate-limited per source
+# address and logged in one line (never a number or a message text).
+
+# An OVHcloud reply stamped further than this from now is a replay (its id is also kept).
+REPLAY_WINDOW = timedelta(hours=24)
+
+
+def _rate_limited(request: HttpRequest) -> bool:
+    """A fixed one-minute window per source address in the shared cache (per process while
+    Redis is down: the prefix is in the cache's LOCAL_WHEN_DOWN)."""
+    from django.core.cache import cache
+
+    key = f"notifications:sms-rate:{client_ip(request) or '-'}:{int(time.time() // 60)}"
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
+    return count > settings.NOTIFICATIONS_SMS_WEBHOOK_RATE_PER_MINUTE
+
+
+def _params(request: HttpRequest) -> dict[str, str]:
+    source = request.POST if request.method == "POST" else request.GET
+    return {name: source.get(name, "") for name in source}
+
+
+def _logged(provider: str, what: str, result: str, status: int = 200) -> None:
+    log.info("sms webhook provider=%s what=%s result=%s status=%d", provider, what, result, status)
+
+
+def _receipt(provider: str, receipt) -> str:
+    if receipt is None:
+        return "unreadable"
+    applied = services.record_receipt(
+        provider_id=receipt.provider_id, state=receipt.state, detail=receipt.detail
+    )
+    return "applied" if applied else "ignored"
+
+
+def _incoming(provider: str, incoming) -> str:
+    if incoming is None:
+        return "unreadable"
+    inbound = replies.receive(
+        provider=provider,
+        provider_message_id=incoming.provider_message_id,
+        from_number=incoming.from_number,
+        text=incoming.text,
+    )
+    return inbound.outcome
+
+
+@login_not_required  # public: Twilio signs every request (X-Twilio-Signature, the auth token)
+@csrf_exempt  # called by Twilio, authenticated by its signature
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    """Twilio's status callback: MessageSid, MessageStatus (delivered, undelivered, failed;
+    earlier steps change nothing), ErrorCode."""
+    return _twilio(request, "status", twilio.read_status, _receipt)
+
+
+@login_not_required  # public: Twilio signs every request (X-Twilio-Signature, the auth token)
+@csrf_exempt  # called by Twilio, authenticated by its signature
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    """A client's text message to the clinic's Twilio number: MessageSid, From, Body. The answer
+    is an empty TwiML document: ours goes through the outbox (replies.py)."""
+    return _twilio(request, "inbound", twilio.read_incoming, _incoming)
+
+
+def _twilio(request: HttpRequest, what: str, read, act) -> HttpResponse:
+    if _rate_limited(request):
+        _logged("twilio", what, "rate-limited", 429)
+        return HttpResponse(status=429)
+    params = _params(request)
+    url = services.absolute(request.get_full_path())
+    if not twilio.signature_ok(url, params, request.headers.get("X-Twilio-Signature", "")):
+        _logged("twilio", what, "bad-signature", 403)
+        return HttpResponse(status=403)
+    result = act("twilio", read(params))
+    status = 400 if result == "unreadable" else 200
+    _logged("twilio", what, result, status)
+    if status != 200:
+        return HttpResponse(status=status)
+    return HttpResponse(twilio.EMPTY_TWIML, content_type="text/xml")
+
+
+@login_not_required  # public: the shared token in the URL (ACCUEIL_OVH_CALLBACK_TOKEN)
+@csrf_exempt  # called by OVHcloud, authenticated by the token in its path
+@require_http_methods(["GET", "POST"])
+def ovh_status(request: HttpRequest, token: str) -> HttpResponse:
+    """OVHcloud's delivery report: id, dlr (1 delivered, 2 or 16 failed), descriptionDlr."""
+    return _ovh(request, token, "status", ovh.read_status, _receipt)
+
+
+@login_not_required  # public: the shared token in the URL (ACCUEIL_OVH_CALLBACK_TOKEN)
+@csrf_exempt  # called by OVHcloud, authenticated by the token in its path
+@require_http_methods(["GET", "POST"])
+def ovh_inbound(request: HttpRequest, token: str) -> HttpResponse:
+    """A client's text message (the service's smsResponse callback): id, senderid, message,
+    date. Refused when its date is more than a day away from now (a replay)."""
+
+    def act(provider: str, incoming) -> str:
+        if incoming is not None and incoming.sent_at is not None:
+            sent_at = incoming.sent_at
+            if timezone.is_naive(sent_at):
+                sent_at = timezone.make_aware(sent_at, Clinic.current().tz)
+            if abs(timezone.now() - sent_at) > REPLAY_WINDOW:
+                return "stale"
+        return _incoming(provider, incoming)
+
+    return _ovh(request, token, "inbound", ovh.read_incoming, act)
+
+
+def _ovh(request: HttpRequest, token: str, what: str, read, act) -> HttpResponse:
+    if _rate_limited(request):
+        _logged("ovh", what, "rate-limited", 429)
+        return HttpResponse(status=429)
+    if not ovh.token_ok(token):
+        _logged("ovh", what, "bad-token", 403)
+        return HttpResponse(status=403)
+    result = act("ovh", read(_params(request)))
+    status = 400 if result == "unreadable" else 200
+    _logged("ovh", what, result, status)
+    return HttpResponse(status=status)
+
+
 # --- Staff ---------------------------------------------------------------------------------------
 
 
@@ -219,6 +351,19 @@ def client_phone(request: HttpRequest, pk: int) -> HttpResponse:
         client=client, by=request.user, how=PreferenceChange.How.STAFF, phone_verified=verified
     )
     messages.success(request, _("Saved."))
+    return redirect("notifications:client_history", pk=client.pk)
+
+
+@staff_required
+@require_POST
+def client_email(request: HttpRequest, pk: int) -> HttpResponse:
+    """The team checked the e-mail address with the client (or corrected it on the record)
+    after a bounce: e-mails go to it again."""
+    client = client_for_staff(pk)
+    if services.confirm_email_address(
+        client=client, by=request.user, how=PreferenceChange.How.STAFF
+    ):
+        messages.success(request, _("E-mails will go to this address again."))
     return redirect("notifications:client_history", pk=client.pk)
 
 

@@ -172,7 +172,12 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("ACCUEIL_CACHE_PREFIX", "accueil"),
             "RETRY_AFTER": 3,
-            "LOCAL_WHEN_DOWN": ["allauth:rl:", "messaging:rate:", "api:rate:"],
+            "LOCAL_WHEN_DOWN": [
+                "allauth:rl:",
+                "messaging:rate:",
+                "api:rate:",
+                "notifications:sms-rate:",
+            ],
             "OPTIONS": {"socket_connect_timeout": 0.3, "socket_timeout": 0.5},
         }
     }
@@ -439,16 +444,16 @@ NOTIFICATIONS_SMS_BACKEND = env_choice(
     "console",
     choices=("console", "locmem", "file", "http", "twilio", "ovh"),
 )
-NOTIFICATIONS_TWILIO_API_URL = env_url(
-    "ACCUEIL_TWILIO_API_URL", schemes=("https", "http")
-) or "https://api.twilio.com"
+NOTIFICATIONS_TWILIO_API_URL = (
+    env_url("ACCUEIL_TWILIO_API_URL", schemes=("https", "http")) or "https://api.twilio.com"
+)
 NOTIFICATIONS_TWILIO_ACCOUNT_SID = env_str("ACCUEIL_TWILIO_ACCOUNT_SID")
 NOTIFICATIONS_TWILIO_AUTH_TOKEN = env_str("ACCUEIL_TWILIO_AUTH_TOKEN")
 # The Twilio number (E.164) replies come back to, or a Messaging Service SID (MG...).
 NOTIFICATIONS_TWILIO_FROM = env_str("ACCUEIL_TWILIO_FROM")
-NOTIFICATIONS_OVH_API_URL = env_url(
-    "ACCUEIL_OVH_API_URL", schemes=("https", "http")
-) or "https://eu.api.ovh.com/1.0"
+NOTIFICATIONS_OVH_API_URL = (
+    env_url("ACCUEIL_OVH_API_URL", schemes=("https", "http")) or "https://eu.api.ovh.com/1.0"
+)
 NOTIFICATIONS_OVH_APPLICATION_KEY = env_str("ACCUEIL_OVH_APPLICATION_KEY")
 NOTIFICATIONS_OVH_APPLICATION_SECRET = env_str("ACCUEIL_OVH_APPLICATION_SECRET")
 NOTIFICATIONS_OVH_CONSUMER_KEY = env_str("ACCUEIL_OVH_CONSUMER_KEY")

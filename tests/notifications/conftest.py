@@ -10,6 +10,7 @@ from django_tasks_db.models import DBTaskResult
 
 from notifications import backends
 from notifications.contracts import _checkers
+from tests.notifications.sms_stub import ovh_settings, provider_stub, twilio_settings  # noqa: F401
 
 
 @pytest.fixture(autouse=True)

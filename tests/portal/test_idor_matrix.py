@@ -39,12 +39,13 @@ class Entry:
     roles: frozenset = STAFF_ROLES  # for staff pages: who may use them
 
 
-PUBLIC, SIGNED_IN, CLIENT_OBJECT, STAFF, TOKEN = (
+PUBLIC, SIGNED_IN, CLIENT_OBJECT, STAFF, TOKEN, API_KEY = (
     "public",
     "signed_in",
     "client_object",
     "staff",
     "token",
+    "api_key",
 )
 
 
@@ -55,6 +56,12 @@ def public(obj: str | None = None) -> Entry:
 def token(obj: str | None = None) -> Entry:
     """Public, with a credential in the URL: tried with a tampered one."""
     return Entry(TOKEN, obj)
+
+
+def api_key(obj: str | None = None, *, get: bool = True) -> Entry:
+    """The JSON API (api/): public to the session middleware, its credential an API key in the
+    Authorization header; a session (anyone's, staff's too) is no credential there."""
+    return Entry(API_KEY, obj, get=get)
 
 
 def signed_in(*, get: bool = True) -> Entry:
@@ -184,6 +191,10 @@ MATRIX: dict[str, Entry] = {
     "notifications:preferences": signed_in(),
     "notifications:unsubscribe": token("unsubscribe"),
     "notifications:sms_receipt": public(),
+    "notifications:twilio_status": public(),  # signed: X-Twilio-Signature
+    "notifications:twilio_inbound": public(),  # signed: X-Twilio-Signature
+    "notifications:ovh_status": token("ovh_callback"),  # the shared token in the path
+    "notifications:ovh_inbound": token("ovh_callback"),
     "notifications:anymail_brevo": public(),
     "notifications:anymail_mailgun": public(),
     "notifications:anymail_mailjet": public(),
@@ -193,6 +204,7 @@ MATRIX: dict[str, Entry] = {
     "notifications:resend": staff("notification", get=False),
     "notifications:client_history": staff("client"),
     "notifications:client_phone": staff("client", get=False),
+    "notifications:client_email": staff("client", get=False),
     "notifications:templates": manager(),
     "notifications:template_edit": manager("template"),
     "notifications:campaigns": manager(),
@@ -209,6 +221,23 @@ MATRIX: dict[str, Entry] = {
     "privacy:requests": staff(),
     "privacy:resolve_correction": staff("profile_correction", get=False),
     "privacy:confirm_erasure": manager("erasure", get=False),
+    # api: the manager's keys, the public description, and the key-holders' operations
+    "api:keys": manager(),
+    "api:key_revoke": manager("api_key", get=False),
+    "api:docs": public(),
+    "api_v1:openapi-json": public(),
+    "api_v1:api-root": public(),
+    "api_v1:clinic": api_key(),
+    "api_v1:services": api_key(),
+    "api_v1:slots": api_key(),
+    "api_v1:clients_find": api_key(),
+    "api_v1:appointments": api_key(get=False),
+    "api_v1:appointment": api_key("appointment"),
+    "api_v1:appointment_move": api_key("appointment", get=False),
+    "api_v1:appointment_cancel": api_key("appointment", get=False),
+    "api_v1:appointment_confirm": api_key("appointment", get=False),
+    "api_v1:messages": api_key(get=False),
+    "api_v1:waitlist": api_key(get=False),
 }
 
 # Every websocket route, and who may open it.
@@ -227,6 +256,7 @@ TAMPERED = {
     "feed": {"token": "AAAA-tampered-feed"},
     "offer": {"token": "AAAA-tampered-offer"},
     "unsubscribe": {"token": "AAAA-tampered-unsubscribe"},
+    "ovh_callback": {"token": "AAAA-tampered-ovh-callback"},
     "email_key": {"key": "AAAA-tampered-key"},
     "reset_key": {"uidb36": "zz", "key": "AAAA-tampered-key"},
 }
@@ -278,7 +308,7 @@ def test_exactly_the_public_routes_answer_strangers():
         if entry is None:
             continue  # test_every_route_has_an_entry names it
         is_public = getattr(callback, "login_required", True) is False
-        assert is_public == (entry.kind in (PUBLIC, TOKEN)), (
+        assert is_public == (entry.kind in (PUBLIC, TOKEN, API_KEY)), (
             f"{name}: public={is_public} but the matrix says {entry.kind}"
         )
 
@@ -287,6 +317,8 @@ def _url(world: idor_world.World, name: str, entry: Entry, *, tampered: bool = F
     if entry.kind == TOKEN:
         kwargs = TAMPERED[entry.obj] if tampered or entry.obj not in world.objects else None
         kwargs = kwargs or world.objects[entry.obj].kwargs
+    elif entry.kind == API_KEY and entry.obj is not None:
+        kwargs = {f"{entry.obj}_id": world.objects[entry.obj].kwargs["pk"]}  # ninja's names
     elif entry.obj is not None:
         kwargs = world.objects[entry.obj].kwargs
     else:
@@ -301,7 +333,13 @@ def _leaks(world: idor_world.World, body: str) -> list[str]:
 @pytest.fixture
 def world(db, settings, tmp_path) -> idor_world.World:
     settings.MEDIA_ROOT = tmp_path
-    return idor_world.build()
+    world = idor_world.build()
+    from api.models import ApiKey
+
+    manager_user = world.users["manager"]
+    key, _token = ApiKey.issue(name="Matrix", scopes=[], channel="phone", created_by=manager_user)
+    world.objects["api_key"] = idor_world.Target({"pk": key.pk})
+    return world
 
 
 def _sessions(world: idor_world.World) -> dict[str, HttpClient]:
@@ -329,7 +367,7 @@ def test_anonymous_is_sent_to_sign_in_everywhere_but_public_routes(world):
         if name not in MATRIX and not _is_admin(name):
             continue  # test_every_route_has_an_entry names it
         entry = MATRIX.get(name)
-        if entry is not None and entry.kind in (PUBLIC, TOKEN):
+        if entry is not None and entry.kind in (PUBLIC, TOKEN, API_KEY):
             continue
         if entry is not None and entry.obj is not None and entry.obj not in world.objects:
             continue
@@ -409,6 +447,22 @@ def test_tampered_tokens_show_nothing_of_anyone(world):
                 response = getattr(http[who], method)(url)
                 body = response.content.decode(errors="replace")
                 if response.status_code >= 500 or _leaks(world, body):
+                    wrong.append(f"{who} {method.upper()} {url}: {response.status_code}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_api_operations_answer_no_one_without_a_key(world):
+    """A session is no credential for the API: anonymous, a client, even the manager get 401
+    (405 for a method the operation does not take), and no names."""
+    http = _sessions(world)
+    wrong = []
+    for name, entry in _object_routes(API_KEY):
+        url = _url(world, name, entry)
+        for who in ("anonymous", "owner", "stranger", "manager"):
+            for method in ("get", "post"):
+                response = getattr(http[who], method)(url)
+                body = response.content.decode(errors="replace")
+                if response.status_code not in (401, 405) or _leaks(world, body):
                     wrong.append(f"{who} {method.upper()} {url}: {response.status_code}")
     assert not wrong, "\n".join(wrong)
 
