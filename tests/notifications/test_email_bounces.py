@@ -477,3 +477,25 @@ def test_a_trickling_esp_holds_the_worker_no_longer_than_the_deadline(camille, m
     row.refresh_from_db()
     assert (row.status, row.attempts) == (Status.SCHEDULED, 1)
     assert row.reason == "e-mail provider: no complete answer within 1 s"
+
+
+def test_reception_re_ticks_an_address_checked_with_the_client(camille, sent, reception):
+    post(mailgun_event(permanent_failure(camille.email)))
+    staff = factories.verified_http_client(reception)
+
+    staff.post(reverse("notifications:client_email", args=[camille.pk]))
+
+    assert preference(camille).email_valid is True
+    line = PreferenceChange.objects.filter(client=camille, what="email_valid").first()
+    assert (line.new_value, line.how, line.by) == ("yes", "staff", reception)
+
+
+def test_a_client_cannot_re_tick_through_the_staff_page(camille, sent, other_client_user):
+    post(mailgun_event(permanent_failure(camille.email)))
+
+    for user in (camille.user, other_client_user):
+        response = factories.http_client(user).post(
+            reverse("notifications:client_email", args=[camille.pk])
+        )
+        assert response.status_code in (403, 404)
+    assert preference(camille).email_valid is False
