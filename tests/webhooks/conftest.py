@@ -45,9 +45,11 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            receiver.received.append(Received({k.lower(): v for k, v in self.headers.items()}, body))
+            receiver.received.append(
+                Received({k.lower(): v for k, v in self.headers.items()}, body)
+            )
             receiver.got_one.set()
             if receiver.mode == "hang":
                 receiver.release.wait(30)

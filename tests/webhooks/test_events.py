@@ -48,10 +48,17 @@ def test_a_booking_commits_with_its_delivery_even_if_the_enqueue_is_lost(
 
 
 def test_a_rolled_back_booking_leaves_no_delivery(endpoint, client_user, filou, consultation):
-    with pytest.raises(RuntimeError), transaction.atomic():
-        _book(client_user, filou, consultation)
-        assert Delivery.objects.count() == 1  # written inside the booking's transaction
-        raise RuntimeError("the request failed after booking")
+    seen_inside = []
+
+    def book_then_fail() -> None:
+        with transaction.atomic():
+            _book(client_user, filou, consultation)
+            seen_inside.append(Delivery.objects.count())  # written in the booking's transaction
+            raise RuntimeError("the request failed after booking")
+
+    with pytest.raises(RuntimeError):
+        book_then_fail()
+    assert seen_inside == [1]
     assert not Appointment.objects.exists()
     assert not Delivery.objects.exists()
 
@@ -95,7 +102,10 @@ def test_a_move_and_a_cancellation_also_release_their_old_slot(
         "appointment.cancelled",
         "slot.released",
     ]
-    released = [json.loads(r.body) for r in Delivery.objects.filter(event_type="slot.released").order_by("pk")]
+    released = [
+        json.loads(r.body)
+        for r in Delivery.objects.filter(event_type="slot.released").order_by("pk")
+    ]
     assert released[0]["data"]["starts_at"] == "2026-06-01T07:00:00Z"  # the time moved away from
     assert released[1]["data"]["starts_at"] == "2026-06-01T08:00:00Z"
     assert set(released[0]["data"]) == {"starts_at", "ends_at", "practitioner_id", "site_id"}
@@ -169,4 +179,5 @@ def test_an_urgent_message_sends_its_conversation_and_time_only(endpoint, client
     assert row.event_type == "message.urgent"
     payload = json.loads(row.body)
     assert payload["data"] == {"conversation_id": conversation.pk, "at": "2026-05-29T08:00:00Z"}
-    assert "respire" not in row.body and "chocolat" not in row.body
+    assert "respire" not in row.body
+    assert "chocolat" not in row.body
