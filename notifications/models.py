@@ -366,9 +366,9 @@ class InboundSms(models.Model):
     """
 
     class Outcome(models.TextChoices):
-        CONFIRMED = "confirmed", _("Appointment confirmed")
+        CONFIRMED = "confirmed", pgettext_lazy("text message reply", "Appointment confirmed")
         ALREADY = "already", _("Already confirmed")
-        CANCELLED = "cancelled", _("Appointment cancelled")
+        CANCELLED = "cancelled", pgettext_lazy("text message reply", "Appointment cancelled")
         TOO_LATE = "too_late", _("Too late to cancel: told to call")
         GONE = "gone", _("Appointment moved or cancelled meanwhile")
         STOP_MARKETING = "stop_marketing", _("STOP: campaigns off")
