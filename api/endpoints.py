@@ -233,14 +233,14 @@ def _slot_out(slot) -> dict[str, Any]:
     }
 
 
-def _not_found(what: str) -> Problem:
-    return Problem(404, "not-found", _("No %(what)s with this id.") % {"what": what})
+def _not_found(detail: str) -> Problem:
+    return Problem(404, "not-found", detail)
 
 
 def _client(pk: int) -> Client:
     client = Client.objects.filter(pk=pk).first()
     if client is None:
-        raise _not_found(_("client"))
+        raise _not_found(_("No client with this id."))
     return client
 
 
@@ -248,7 +248,7 @@ def _patient_of(client: Client, pk: int) -> Patient:
     """The client's animal; 404 for an id that does not exist or is someone else's."""
     patient = Patient.objects.of_client(client).filter(pk=pk).first()
     if patient is None:
-        raise _not_found(_("animal of this client"))
+        raise _not_found(_("This client has no animal with this id."))
     return patient
 
 
@@ -258,7 +258,7 @@ def _service(pk: int, key: ApiKey) -> Service:
         services = services.filter(online=True)
     service = services.filter(pk=pk).first()
     if service is None:
-        raise _not_found(_("service"))
+        raise _not_found(_("No service with this id for this key."))
     return service
 
 
@@ -267,14 +267,14 @@ def _practitioner(pk: int | None) -> Practitioner | None:
         return None
     practitioner = Practitioner.objects.active().filter(pk=pk).first()
     if practitioner is None:
-        raise _not_found(_("practitioner"))
+        raise _not_found(_("No practitioner with this id."))
     return practitioner
 
 
 def _appointment(pk: int) -> Appointment:
     appointment = Appointment.objects.with_related().filter(pk=pk).first()
     if appointment is None:
-        raise _not_found(_("appointment"))
+        raise _not_found(_("No appointment with this id."))
     return appointment
 
 
@@ -658,7 +658,7 @@ def message(request: HttpRequest, payload: MessageIn) -> HttpResponse:
         except messaging.RateLimited as error:
             raise Problem(429, "rate-limited", str(error)) from None
         except PermissionDenied:
-            raise _not_found(_("animal of this client")) from None
+            raise _not_found(_("This client has no animal with this id.")) from None
         if urgent:
             say = _(
                 "Urgent: transfer the caller to a person now, or tell them to call %(number)s."

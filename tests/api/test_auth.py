@@ -155,7 +155,8 @@ def test_settings_keep_the_api_rate_local_when_redis_is_down():
     from pathlib import Path
 
     source = (Path(__file__).resolve().parents[2] / "portal" / "settings.py").read_text()
-    assert f'"{RATE_PREFIX}"' in source.split("LOCAL_WHEN_DOWN")[1].splitlines()[0]
+    line = next(row for row in source.splitlines() if '"LOCAL_WHEN_DOWN":' in row)
+    assert f'"{RATE_PREFIX}"' in line
 
 
 def test_problem_titles_follow_accept_language(world):
