@@ -6,11 +6,19 @@ test database. Every journey gets a fresh browser context; `snap` saves a screen
 current width and `snap_widths` at a phone's and a desktop's, into tests/browser/screenshots/
 (ignored by git).
 
+Signing in: `sign_in` and `sign_in_staff` post the sign-in form (and the code) from this
+process through the real views, hand the browser the session cookie and open the page the form
+leads to; `sign_in_with_form` and `sign_in_staff_with_form` type them, for the journeys whose
+subject is signing in (the foundation and demo journeys).
+
 Languages: `page_fr` reads the portal in French (the clinic's default), `page` in English;
 `any_page` with `say(french, english)` runs a journey once in each.
 
 Accessibility: every page and every htmx swap a journey acts on is checked with axe-core, in
-light and dark, and any serious or critical violation fails the journey (see `check_a11y`).
+light and dark, and any serious or critical violation fails the journey (see `check_a11y`); a
+state this worker already found clean (same page, viewport, focus and HTML) is not run again.
+
+One chromium serves a worker's journeys one after another (see `_chromium`).
 
 The clock: journeys that book "in the next days" travel (`clock`, time_machine, ticking) to a
 fixed weekday and hour, so they hold at any real hour: "sunday-night" (Sunday 23:30 in Paris,
@@ -21,6 +29,7 @@ chromium does not, and it would drop cookies the server dated in its past (the s
 12 hours). Chromium's own clock is left alone: no page script reads the time.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -61,6 +70,23 @@ CHROMIUM_ARGS = [
 ]
 
 
+# What the speed-ups save, counted per worker (see pytest_sessionfinish).
+COUNTS = dict.fromkeys(
+    ("chromium_launches", "axe_runs", "axe_already_clean", "sign_ins_posted", "sign_ins_typed"), 0
+)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stops this worker's chromium. With ACCUEIL_BROWSER_COUNTS=<file>, each worker adds a
+    line: its axe checks (run, and skipped as already clean), its sign-ins (posted, or typed in
+    the form) and its chromium launches."""
+    _stop_chromium()
+    path = os.environ.get("ACCUEIL_BROWSER_COUNTS")
+    if path and any(COUNTS.values()):
+        with open(path, "a") as counts:
+            counts.write(json.dumps(COUNTS) + "\n")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
     for item in items:
@@ -68,22 +94,56 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.browser)
 
 
-# Module scope, not session: Playwright's sync API keeps an asyncio loop running in this thread
-# while it lives, and async tests (websocket consumers) that a worker runs next need the thread
-# free. pytest tears a module's fixtures down before moving to another file.
+# One chromium per worker while browser journeys follow one another, not one per file (a launch
+# costs a few seconds on a busy machine). Playwright's sync API keeps an asyncio loop running in
+# this thread while it lives, and the tests that are not journeys (async websocket consumers,
+# async_to_sync) need the thread free: it is stopped before any of them runs, and started again
+# for the next journey.
+_CHROMIUM: list = []  # [playwright, browser] while running
+
+
+def _chromium() -> Browser:
+    if _CHROMIUM and not _CHROMIUM[1].is_connected():
+        _stop_chromium()  # it crashed: a new one for the next journeys
+    if not _CHROMIUM:
+        playwright = sync_playwright().start()
+        try:
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+        except BaseException:
+            playwright.stop()
+            raise
+        _CHROMIUM[:] = [playwright, browser]
+        COUNTS["chromium_launches"] += 1
+    return _CHROMIUM[1]
+
+
+def _stop_chromium() -> None:
+    if not _CHROMIUM:
+        return
+    playwright, browser = _CHROMIUM
+    _CHROMIUM.clear()
+    try:
+        browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if item.get_closest_marker("browser") is None:
+        _stop_chromium()
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser() -> Browser:
     if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
         message = "needs Debian's chromium (apt-get install chromium; `make test` installs it)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+    return _chromium()
 
 
 @pytest.fixture(scope="session")
@@ -228,9 +288,54 @@ DARK_RULES = ["color-contrast", "link-in-text-block"]
 SCHEMES = ("light", "dark")
 
 
-def _axe(page: Page) -> list[str]:
+# What a check depends on, as a key: the page (path and query), the viewport, the element with
+# focus and the one under the mouse (their styles may change a colour), and a hash of the
+# document's HTML without what changes on every render (CSRF tokens) or what marks the check
+# itself. Reading it also clears the mark, so a page whose state was already checked is not
+# asked again. The language is part of the HTML (<html lang>), the colour schemes are both
+# checked each time.
+A11Y_STATE = """() => {
+  delete document.documentElement.dataset.a11yDue;
+  const all = Array.from(document.querySelectorAll("*"));
+  const hovered = Array.from(document.querySelectorAll(":hover")).pop();
+  const root = document.documentElement.cloneNode(true);
+  for (const token of root.querySelectorAll("input[name=csrfmiddlewaretoken]")) {
+    token.removeAttribute("value");
+  }
+  for (const element of root.querySelectorAll("[hx-headers]")) {
+    element.setAttribute("hx-headers", element.getAttribute("hx-headers")
+      .replace(/"X-CSRFToken"\\s*:\\s*"[^"]*"/i, ""));
+  }
+  const html = root.outerHTML;
+  let h1 = 0xdeadbeef, h2 = 0x41c6ce57;  // cyrb53
+  for (let i = 0; i < html.length; i++) {
+    const c = html.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return [
+    document.documentElement.lang, location.pathname + location.search,
+    `${innerWidth}x${innerHeight}`, all.indexOf(document.activeElement), all.indexOf(hovered),
+    `${html.length}:${(h2 >>> 0).toString(16)}${(h1 >>> 0).toString(16)}`,
+  ].join(" ");
+}"""
+# The states this worker has checked and found clean, in both schemes. A state with a violation
+# is never remembered: every journey that reaches it fails.
+_A11Y_CLEAN: set[str] = set()
+
+
+def _axe(page: Page, *, again: bool = False) -> list[str]:
+    """The page's violations in light then dark; none when this worker already found the very
+    same state clean (unless `again`)."""
     found = []
     try:
+        state = page.evaluate(A11Y_STATE)
+        if state in _A11Y_CLEAN and not again:
+            COUNTS["axe_already_clean"] += 1
+            return found
+        COUNTS["axe_runs"] += 1
         for scheme in SCHEMES:
             page.emulate_media(color_scheme=scheme)
             rules = DARK_RULES if scheme == "dark" else None
@@ -240,6 +345,8 @@ def _axe(page: Page) -> list[str]:
                     f"{page.url} ({scheme}) {violation['impact']} {violation['id']}: "
                     f"{violation['help']}\n    {nodes}"
                 )
+        if not found:
+            _A11Y_CLEAN.add(state)
     except PlaywrightError as error:
         if "destroyed" not in str(error) and "closed" not in str(error):
             raise
@@ -296,6 +403,7 @@ def open_page(browser: Browser, base_url: str, language: str = "fr") -> tuple[Pa
     context.add_init_script(path=AXE)
     context.add_init_script(A11Y_MARKS)
     context.set_default_timeout(10_000)
+    context.accueil_site = (base_url, language)  # for `sign_in`
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -391,21 +499,94 @@ def _language(page: Page) -> str:
     return page.locator("html").get_attribute("lang") or "fr"
 
 
-def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
+def sign_in_with_form(page: Page, email: str, password: str = factories.PASSWORD) -> None:
     """Signs in through the form, in the page's language. The fields are found by name: their
     words belong to the sign-in page's own journey, and the catalogue moves under everyone."""
+    COUNTS["sign_ins_typed"] += 1
     page.goto("/accounts/login/")
     page.locator("input[name=login]").fill(email)
     page.locator("input[name=password]").fill(password)
     page.locator("form[action$='/accounts/login/'] button[type=submit]").click()
 
 
-def sign_in_staff(page: Page, user, password: str = factories.PASSWORD) -> None:
+def sign_in_staff_with_form(page: Page, user, password: str = factories.PASSWORD) -> None:
     """Password, then the authenticator code, as a member of the team does every morning."""
-    sign_in(page, user.email, password)
+    sign_in_with_form(page, user.email, password)
     page.get_by_label("Code").fill(current_code(user))
     page.get_by_role("button", name="Continuer" if _language(page) == "fr" else "Continue").click()
     page.wait_for_url("**/")
+
+
+def sign_in(page: Page, email: str, password: str = factories.PASSWORD) -> None:
+    """Signed in, on the page the sign-in form leads to (the dashboard; the code page for an
+    account with an authenticator). The form is posted by Django's test client to the same
+    views (allauth's sign-in, its list of sign-ins, the session limits), and the browser is
+    handed the session cookie: the sign-in pages belong to the journeys that are about them,
+    which use `sign_in_with_form`. A refused sign-in goes through the form, whose page then
+    says why (it counts as one more failed attempt)."""
+    landing = _signed_in_by_post(page, email, password)
+    if landing is None:
+        sign_in_with_form(page, email, password)
+    else:
+        page.goto(landing)
+
+
+def sign_in_staff(page: Page, user, password: str = factories.PASSWORD) -> None:
+    """Signed in past the second factor, on the dashboard: `sign_in`'s way, with the code
+    posted to the code page (`sign_in_staff_with_form` types both)."""
+    landing = _signed_in_by_post(page, user.email, password, code_of=user)
+    if landing is None:
+        sign_in_staff_with_form(page, user, password)
+    else:
+        page.goto(landing)
+
+
+def _signed_in_by_post(page: Page, email: str, password: str, *, code_of=None) -> str | None:
+    """Posts the sign-in form (and the code, for `code_of`) from this process, as the page's
+    browser would, gives the browser the session cookie, and returns where the browser would
+    go next; None (nothing changed) when the password is refused or the page is not
+    `open_page`'s."""
+    from django.conf import settings
+    from django.test import Client
+    from django.urls import reverse
+
+    context = page.context
+    base_url, language = getattr(context, "accueil_site", (None, None))
+    if base_url is None:
+        return None
+    global _USER_AGENT
+    if _USER_AGENT is None:
+        _USER_AGENT = page.evaluate("navigator.userAgent")
+    http = Client(
+        headers={"user-agent": _USER_AGENT, "accept-language": LANGUAGE_LOCALES[language]}
+    )
+    http.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    answer = http.post("/accounts/login/", {"login": email, "password": password})
+    if answer.status_code != 302:
+        return None
+    landing = answer["Location"]
+    if code_of is not None:
+        code = {"token": current_code(code_of), "next": landing}
+        answer = http.post(reverse("portal:otp_verify"), code)
+        assert answer.status_code == 302, f"the code page refused {code_of.email}'s code"
+        landing = answer["Location"]
+    session = http.cookies[settings.SESSION_COOKIE_NAME]
+    context.add_cookies(
+        [
+            {
+                "name": session.key,
+                "value": session.value,
+                "url": base_url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
+    COUNTS["sign_ins_posted"] += 1
+    return landing
+
+
+_USER_AGENT: str | None = None
 
 
 PARIS = ZoneInfo("Europe/Paris")

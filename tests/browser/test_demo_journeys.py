@@ -12,8 +12,8 @@ from tests.browser.conftest import (
     PHONE,
     demo_staff,
     demo_user,
-    sign_in,
-    sign_in_staff,
+    sign_in_staff_with_form,
+    sign_in_with_form,
     snap,
 )
 
@@ -31,7 +31,9 @@ def test_a_morning_at_the_demo_clinic(clock, demo_clinic, page_fr: Page):
     animal = Patient.objects.of_client(camille.client).order_by("name").first()
 
     # Camille books on her phone: free days stand out, a day's free times follow.
-    sign_in(page, camille.email, DEMO_PASSWORD)
+    # The sign-in form, typed, once for a client and once for the team (other journeys have
+    # the session handed to their browser).
+    sign_in_with_form(page, camille.email, DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="Bonjour Camille")).to_be_visible()
     page.goto(f"/booking/new/?patient={animal.pk}&service=consultation")
     free_days = page.locator("a.day.free")
@@ -47,7 +49,7 @@ def test_a_morning_at_the_demo_clinic(clock, demo_clinic, page_fr: Page):
     page.get_by_role("button", name="Se déconnecter").click()
 
     # Dr Dubois's morning: her dashboard, the agenda, the inbox, the waitlist.
-    sign_in_staff(page, demo_staff("dr.dubois"), DEMO_PASSWORD)
+    sign_in_staff_with_form(page, demo_staff("dr.dubois"), DEMO_PASSWORD)
     expect(page.get_by_role("heading", name="Bonjour Claire")).to_be_visible()
     snap(page, "demo-staff-dashboard-desktop")
     page.goto("/booking/staff/agenda/")

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from portal.models import User
 from tests import factories
-from tests.browser.conftest import sign_in, snap, snap_widths
+from tests.browser.conftest import sign_in, sign_in_with_form, snap, snap_widths
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,7 +48,7 @@ def test_a_client_signs_up_verifies_the_email_and_sees_the_dashboard(
     expect(page.get_by_role("heading", name=hello)).to_be_visible()
     page.get_by_role("button", name=say("Se déconnecter", "Sign out")).click()
 
-    sign_in(page, "margaux.vidal@example.com", "Vraiment-long-2026")
+    sign_in_with_form(page, "margaux.vidal@example.com", "Vraiment-long-2026")
     expect(page.get_by_role("heading", name=hello)).to_be_visible()
     expect(page.get_by_role("link", name="04 78 00 00 00").first).to_be_visible()
     snap_widths(page, f"client-dashboard-{language}")
@@ -60,7 +60,7 @@ def test_a_vet_is_made_to_enrol_two_factor_then_reaches_the_staff_dashboard(
 ):
     page = any_page
     vet = factories.make_user(role="vet", first_name="Claire", email="claire@example.com")
-    sign_in(page, vet.email)
+    sign_in_with_form(page, vet.email)  # signing in is this journey's subject
 
     expect(
         page.get_by_role(
@@ -95,7 +95,7 @@ def test_a_vet_is_made_to_enrol_two_factor_then_reaches_the_staff_dashboard(
 def test_a_wrong_code_at_sign_in_keeps_the_vet_out(any_page: Page, say, language, clinic):
     page = any_page
     vet = factories.make_staff("vet")
-    sign_in(page, vet.email)
+    sign_in_with_form(page, vet.email)  # signing in is this journey's subject
 
     enter = say("Saisissez votre code", "Enter your code")
     expect(page.get_by_role("heading", name=enter)).to_be_visible()
