@@ -38,7 +38,8 @@ def test_the_manager_creates_a_key_and_sees_its_token_once(world, as_manager):
     token = _token_in(html)
     key = ApiKey.objects.get()
     assert key.secret_hash == hash_token(token)
-    assert key.name == "Standard vocal" and key.rate_per_minute == 30
+    assert key.name == "Standard vocal"
+    assert key.rate_per_minute == 30
     assert key.scopes == ["book", "slots:read"]
     assert key.allowed_networks == ["203.0.113.0/24", "2001:db8::/32"]
     assert key.created_by.role == "manager"

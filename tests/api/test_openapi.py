@@ -41,7 +41,8 @@ def test_the_docs_page_lists_operations_and_problems(world, client):
     response = client.get("/api/docs")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "/api/v1/slots" in html and "slots:read" in html
+    assert "/api/v1/slots" in html
+    assert "slots:read" in html
     for kind in problem_kinds():
         assert f'id="{kind}"' in html
     assert "<script>" not in html  # the site's CSP: no inline script
