@@ -238,6 +238,14 @@ MATRIX: dict[str, Entry] = {
     "api_v1:appointment_confirm": api_key("appointment", get=False),
     "api_v1:messages": api_key(get=False),
     "api_v1:waitlist": api_key(get=False),
+    # webhooks: the manager's endpoints and their deliveries (tests/webhooks/test_pages.py tries
+    # each object route with an id of another endpoint's)
+    "webhooks:endpoints": manager(),
+    "webhooks:endpoint_new": manager(),
+    "webhooks:endpoint": manager("webhook_endpoint"),
+    "webhooks:endpoint_active": manager("webhook_endpoint", get=False),
+    "webhooks:delivery": manager("webhook_delivery"),
+    "webhooks:replay": manager("webhook_delivery", get=False),
 }
 
 # Every websocket route, and who may open it.
