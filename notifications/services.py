@@ -382,7 +382,12 @@ def _channels(client: Client, kind: str) -> list[str]:
 
 
 def _sms_instead(client: Client, preference: Preference) -> bool:
-    return preference.phone_verified and bool(client.phone)
+    """Whether the client takes text messages at all (for one topic at least: a second STOP
+    takes them off every topic), on a mobile number checked with them."""
+    takes_sms = any(
+        Channel.SMS in preference.channels_for(topic) for topic in set(KIND_TOPIC.values())
+    )
+    return preference.phone_verified and bool(client.phone) and takes_sms
 
 
 def _appointment_messages(

@@ -126,7 +126,9 @@ def temporary_failure(recipient: str) -> dict:
 
 
 def post(body: str, *, secret: str = SECRET, http=None):
-    http = http or factories.HttpClient()
+    # An ESP sends no Accept-Language (reasons are then written in French, the site's language);
+    # these tests read the English source strings (French: the last test of this file).
+    http = http or factories.http_client()
     auth = b64encode(secret.encode()).decode()
     return http.post(
         URL, data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Basic {auth}"
@@ -499,3 +501,47 @@ def test_a_client_cannot_re_tick_through_the_staff_page(camille, sent, other_cli
         )
         assert response.status_code in (403, 404)
     assert preference(camille).email_valid is False
+
+
+def test_a_client_who_stopped_text_messages_gets_none_instead(camille, sent, plan):
+    no_sms = {topic: ["email"] for topic in ("appointments", "care", "documents", "messages")}
+    Preference.objects.filter(client=camille).update(
+        phone_verified=True, channels={**no_sms, "waitlist": ["email"]}
+    )
+    post(mailgun_event(permanent_failure(camille.email)))
+
+    plan(services.document_available, client_ids=[camille.pk], document_id=7)
+
+    row = Notification.objects.get(client=camille, kind=Kind.DOCUMENT_AVAILABLE)
+    assert (row.channel, row.status) == (Channel.EMAIL, Status.SUPPRESSED)
+    assert row.reason == "E-mail address bounced."
+
+
+def test_the_webhook_still_works_while_redis_is_down(camille, sent, monkeypatch):
+    class Down:
+        """What the fail-soft cache answers while Redis is away: add stores nothing, incr
+        finds no key."""
+
+        def add(self, *args, **kwargs) -> bool:
+            return False
+
+        def incr(self, *args, **kwargs) -> int:
+            raise ValueError("no key")
+
+    monkeypatch.setattr(anymail_hooks, "cache", Down())
+
+    assert post(mailgun_event(permanent_failure(camille.email))).status_code == 200
+    assert preference(camille).email_valid is False
+
+
+def test_it_writes_the_reasons_in_the_site_s_language(camille, sent):
+    factories.HttpClient().post(
+        URL,
+        data=mailgun_event(permanent_failure(camille.email)),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic " + b64encode(SECRET.encode()).decode(),
+    )
+
+    sent.refresh_from_db()
+    assert sent.reason.startswith("Adresse e-mail en échec (rebond) : 5.1.1")
+    assert preference(camille).email_invalid_reason == sent.reason
