@@ -1274,7 +1274,8 @@ def record_email_event(
     at = at or now
     detail = " ".join((detail or "").split())[:200]
     with transaction.atomic():
-        rows = Notification.objects.select_for_update().filter(channel=Channel.EMAIL)
+        # Only the outbox row is locked (the client's account is an outer join).
+        rows = Notification.objects.select_for_update(of=("self",)).filter(channel=Channel.EMAIL)
         if message_id:
             rows = rows.filter(provider_id=message_id)
         elif recipient:
