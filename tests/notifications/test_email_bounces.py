@@ -545,3 +545,46 @@ def test_it_writes_the_reasons_in_the_site_s_language(camille, sent):
     sent.refresh_from_db()
     assert sent.reason.startswith("Adresse e-mail en échec (rebond) : 5.1.1")
     assert preference(camille).email_invalid_reason == sent.reason
+
+
+def test_a_brevo_hard_bounce_does_the_same(camille, sent, settings):
+    """Brevo's transactional webhook (one JSON event, basic auth only), with the fields
+    anymail's Brevo view reads."""
+    settings.EMAIL_BACKEND_NAME = "brevo"
+    brevo_id = "<202611240900.12345678901@smtp-relay.mailin.fr>"
+    Notification.objects.filter(pk=sent.pk).update(provider_id=brevo_id)
+    event = {
+        "event": "hard_bounce",
+        "email": camille.email,
+        "id": 1234567,
+        "date": "2026-11-24 10:00:00",
+        "ts": int(NOW.timestamp()),
+        "ts_event": int(NOW.timestamp()),
+        "ts_epoch": int(NOW.timestamp() * 1000),
+        "message-id": brevo_id,
+        "reason": "550 5.1.1 <camille> Recipient address rejected: User unknown",
+        "tag": "",
+        "sending_ip": "185.41.28.109",
+    }
+    auth = "Basic " + b64encode(SECRET.encode()).decode()
+    http = factories.http_client()
+
+    response = http.post(
+        "/notifications/anymail/brevo/tracking/",
+        data=json.dumps(event),
+        content_type="application/json",
+        HTTP_AUTHORIZATION=auth,
+    )
+
+    assert response.status_code == 200
+    sent.refresh_from_db()
+    assert sent.status == Status.FAILED
+    assert "User unknown" in sent.reason
+    assert preference(camille).email_valid is False
+    forged = http.post(
+        "/notifications/anymail/brevo/tracking/",
+        data=json.dumps(event),
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Basic " + b64encode(b"esp-hook:guess").decode(),
+    )
+    assert forged.status_code == 403
