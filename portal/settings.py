@@ -80,7 +80,7 @@ INSTALLED_APPS = [
     "messaging",
     "privacy",
     "api",  # the JSON API for phone assistants and partners (docs/api.md)
-    "webhooks",  # signed outbound webhooks (docs/webhooks.md)
+    "webhooks",  # signed outbound webhooks (docs/api.md, "Webhooks")
 ]
 
 MIDDLEWARE = [
@@ -595,7 +595,7 @@ ACCUEIL_BENCH_ECHO = env_bool("ACCUEIL_BENCH_ECHO", default=False)
 # A new key's default calls per minute (each key may set its own on the keys page).
 ACCUEIL_API_RATE_PER_MINUTE = env_int("ACCUEIL_API_RATE_PER_MINUTE", 120, minimum=1)
 
-# --- Webhooks (webhooks/, docs/webhooks.md) ------------------------------------------------------
+# --- Webhooks (webhooks/, docs/api.md "Webhooks") -----------------------------------------------
 # One delivery's total time (connection to answer): a receiver that hangs is retried later.
 WEBHOOKS_TIMEOUT_SECONDS = env_int("ACCUEIL_WEBHOOKS_TIMEOUT_SECONDS", 5, minimum=1)
 if WEBHOOKS_TIMEOUT_SECONDS > 60:
