@@ -588,3 +588,38 @@ def test_a_brevo_hard_bounce_does_the_same(camille, sent, settings):
         HTTP_AUTHORIZATION="Basic " + b64encode(b"esp-hook:guess").decode(),
     )
     assert forged.status_code == 403
+
+
+def test_the_outbox_of_many_bounces_takes_a_bounded_number_of_queries(
+    camille, reception, django_assert_max_num_queries
+):
+    for index in range(30):
+        Notification.objects.create(
+            client=camille,
+            recipient=camille.email,
+            channel=Channel.EMAIL,
+            kind=Kind.DOCUMENT_AVAILABLE,
+            body="A document.",
+            scheduled_at=NOW,
+            sent_at=NOW,
+            status=Status.SENT,
+            provider_id=f"<bulk-{index}@mg.clinic.example>",
+            idempotency_key=f"bulk:{index}",
+        )
+        services.record_email_event(
+            event_type="bounced",
+            message_id=f"<bulk-{index}@mg.clinic.example>",
+            recipient="",
+            at=NOW,
+            detail="550 5.1.1 unknown",
+        )
+    staff = factories.verified_http_client(reception)
+
+    with django_assert_max_num_queries(10):
+        outbox = staff.get(reverse("notifications:outbox"))
+    with django_assert_max_num_queries(12):
+        history = staff.get(reverse("notifications:client_history", args=[camille.pk]))
+
+    assert outbox.content.decode().count("E-mail address bounced: 550 5.1.1 unknown") == 30
+    assert "bounced" in history.content.decode()
+    assert PreferenceChange.objects.filter(client=camille, what="email_valid").count() == 1
