@@ -289,3 +289,51 @@ def _plan_answer(client: Client, inbound: InboundSms, body: str, now: datetime) 
     services._event(row, Status.SCHEDULED, str(_("Answer to a text message.")))
     services.enqueue_dispatch(row.pk, now, now=now, channel=Channel.SMS)
     return row
+
+
+PROVIDER_LABELS = {
+    "twilio": "Twilio",
+    "ovh": "OVHcloud SMS",
+    "http": _("a generic provider (JSON API)"),
+    "console": _("the server's console (nothing is sent)"),
+    "locmem": _("memory (tests)"),
+    "file": _("files on the server (nothing is sent)"),
+}
+
+
+def sms_setup(clinic: Clinic) -> dict[str, object]:
+    """What the manager's page says about two-way text messages: the provider, the sender
+    clients see, whether they can answer, and the addresses to paste in the provider's
+    console. Replies need a two-way provider and a sender that is a number: an alphanumeric
+    sender ("CLINIQUE") cannot receive anything."""
+    from django.conf import settings
+    from django.urls import reverse
+
+    from notifications.backends import get_sms_backend
+
+    name = settings.NOTIFICATIONS_SMS_BACKEND
+    backend = get_sms_backend()
+    sender = services.sms_sender(clinic)
+    if name == "twilio":
+        seen = settings.NOTIFICATIONS_TWILIO_FROM or sender
+        inbound = services.absolute(reverse("notifications:twilio_inbound"))
+    elif name == "ovh":
+        seen = (
+            str(_("a short number chosen by OVHcloud"))
+            if settings.NOTIFICATIONS_OVH_SENDER_FOR_RESPONSE
+            else sender
+        )
+        inbound = services.absolute(reverse("notifications:ovh_inbound", args=["TOKEN"])).replace(
+            "TOKEN", "<ACCUEIL_OVH_CALLBACK_TOKEN>"
+        )
+    else:
+        seen, inbound = sender, ""
+    two_way = bool(getattr(backend, "two_way", False))
+    return {
+        "provider": str(PROVIDER_LABELS.get(name, name)),
+        "backend": name,
+        "sender": seen,
+        "two_way": two_way,
+        "replies": two_way and backend.replies_possible(sender),
+        "inbound_url": inbound,
+    }

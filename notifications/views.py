@@ -38,6 +38,7 @@ from notifications.messages import (
 from notifications.models import (
     Campaign,
     Channel,
+    InboundSms,
     Kind,
     MessageTemplate,
     Notification,
@@ -283,6 +284,7 @@ def outbox(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "usage": services.month_sms_usage(),
+        "replies": InboundSms.objects.select_related("client")[:20],
     }
     template = "notifications/outbox.html#results" if request.htmx else "notifications/outbox.html"
     return render(request, template, context)
@@ -331,6 +333,7 @@ def client_history(request: HttpRequest, pk: int) -> HttpResponse:
             "journal": journal,
             "preference": preference,
             "topics": topics,
+            "replies": InboundSms.objects.filter(client=client)[:50],
         },
     )
 
@@ -379,7 +382,13 @@ def templates(request: HttpRequest) -> HttpResponse:
                 cells.append((channel, language, (kind, channel, language) in own))
         rows.append((Kind(kind), cells))
     return render(
-        request, "notifications/templates.html", {"rows": rows, "usage": services.month_sms_usage()}
+        request,
+        "notifications/templates.html",
+        {
+            "rows": rows,
+            "usage": services.month_sms_usage(),
+            "sms": replies.sms_setup(Clinic.current()),
+        },
     )
 
 
