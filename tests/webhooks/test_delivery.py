@@ -3,6 +3,7 @@ times on a frozen clock; recovery of lost tasks and interrupted workers; replay.
 
 import json
 import socket
+import threading
 from datetime import timedelta
 
 import pytest
@@ -213,3 +214,50 @@ def test_the_body_is_compact_json_with_the_event_id(delivery):
     payload = json.loads(delivery.body)
     assert payload["id"] == delivery.event_id
     assert " " not in delivery.body
+
+
+def test_a_receiver_that_answers_garbage_is_retried_with_the_reason():
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def answer_garbage() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"garbage, not HTTP\r\n\r\n")
+
+    thread = threading.Thread(target=answer_garbage, daemon=True)
+    thread.start()
+    answer = services._post(f"http://127.0.0.1:{listener.getsockname()[1]}/", b"{}", {})
+    thread.join(5)
+    listener.close()
+    assert answer.status_code is None
+    assert answer.error == "answered something that is not HTTP (BadStatusLine)"
+
+
+def test_a_cache_outage_still_plans_a_recovery_pass(delivery, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("redis is gone")
+
+    monkeypatch.setattr(services.cache, "add", down)
+    before = DBTaskResult.objects.filter(task_path__endswith="recover_webhooks").count()
+    services._plan_recovery()
+    after = DBTaskResult.objects.filter(task_path__endswith="recover_webhooks").count()
+    assert after == before + 1
+
+
+def test_the_tasks_deliver_and_plan_recovery_while_work_waits(delivery, receiver):
+    from webhooks.tasks import recover_webhooks
+
+    planned = DBTaskResult.objects.filter(task_path__endswith="recover_webhooks").count()
+    assert recover_webhooks.call() == {"interrupted": 0, "requeued": 0}
+    # The delivery still waits: another pass is planned.
+    assert (
+        DBTaskResult.objects.filter(task_path__endswith="recover_webhooks").count() == planned + 1
+    )
+    assert deliver_webhook.call(delivery.pk) == "delivered"
+    recover_webhooks.call()
+    assert (
+        DBTaskResult.objects.filter(task_path__endswith="recover_webhooks").count() == planned + 1
+    )
