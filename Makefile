@@ -10,7 +10,7 @@ WORKERS ?= auto
 
 .PHONY: run test lint format install migrate vendor messages bench-booking bench-records \
         bench-notifications bench-messaging bench-waitlist bench-emergency bench-http bench-load \
-        bench-security bench-agenda bench-webhooks \
+        bench-security bench-agenda bench-webhooks bench-api \
         serve-prod clean
 
 $(STAMP): pyproject.toml
@@ -57,7 +57,7 @@ vendor:
 	bin/vendor-assets
 
 bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency \
-  bench-security bench-agenda bench-webhooks: install
+  bench-security bench-agenda bench-webhooks bench-api: install
 	$(PY) bench/$(subst bench-,,$@).py
 
 # Not bench/http.py: a script of that name would shadow the standard library's http for every
