@@ -10,7 +10,7 @@ WORKERS ?= auto
 
 .PHONY: run test lint format install migrate vendor messages bench-booking bench-records \
         bench-notifications bench-messaging bench-waitlist bench-emergency bench-http bench-load \
-        bench-security bench-agenda bench-webhooks bench-api \
+        bench-security bench-agenda bench-webhooks bench-api bench-sms \
         serve-prod clean
 
 $(STAMP): pyproject.toml
@@ -59,6 +59,10 @@ vendor:
 bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency \
   bench-security bench-agenda bench-webhooks bench-api: install
 	$(PY) bench/$(subst bench-,,$@).py
+
+# Two-way SMS: signed "OUI" replies handled per second vs signed receipts for unknown ids.
+bench-sms: install
+	$(PY) bench/sms_inbound.py
 
 # Not bench/http.py: a script of that name would shadow the standard library's http for every
 # script run from bench/.
