@@ -160,9 +160,13 @@ def _rate_limited(request: HttpRequest) -> bool:
 
     key = f"notifications:sms-rate:{client_ip(request) or '-'}:{int(time.time() // 60)}"
     try:
-        count = cache.incr(key)
-    except ValueError:
-        count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window's first call
+            count = 1 if cache.add(key, 1, timeout=120) else cache.incr(key)
+    except Exception as error:  # a cache that does not answer at all: receipts still count
+        log.warning("sms webhook rate limit not counted (%s)", error.__class__.__name__)
+        return False
     return count > settings.NOTIFICATIONS_SMS_WEBHOOK_RATE_PER_MINUTE
 
 

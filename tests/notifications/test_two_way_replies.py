@@ -352,3 +352,38 @@ def test_an_old_unconfirmed_reminder_is_still_the_one_answered(twilio_settings, 
     )
     reply(client, "oui")
     assert InboundSms.objects.get().notification_id == reminder.pk
+
+
+# --- Faults ------------------------------------------------------------------------------------
+
+
+def test_a_cache_that_does_not_answer_does_not_stop_replies(
+    twilio_settings, reminder, appointment, client, monkeypatch
+):
+    """Redis away: the rate limit cannot count (the Redis cache answers from local memory
+    meanwhile; a cache that raises anyway lets the webhook through) and the reply still acts."""
+    from django.core.cache import cache
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache down")
+
+    monkeypatch.setattr(cache, "incr", down)
+    monkeypatch.setattr(cache, "add", down)
+    assert reply(client, "OUI").status_code == 200
+    appointment.refresh_from_db()
+    assert appointment.confirmed_via == "sms"
+
+
+def test_a_provider_gone_when_answering_retries_the_answer_later(
+    twilio_settings, reminder, appointment, client, run_tasks, django_capture_on_commit_callbacks
+):
+    """The reply is acted on at once; our answer waits in the outbox while Twilio is away."""
+    twilio_settings.NOTIFICATIONS_TWILIO_API_URL = "http://127.0.0.1:9"  # nothing listens
+    with django_capture_on_commit_callbacks(execute=True):
+        reply(client, "OUI")
+    run_tasks()
+    answer = Notification.objects.get(kind=Kind.SMS_ANSWER)
+    assert answer.status == Status.SCHEDULED
+    assert "unreachable" in answer.reason
+    appointment.refresh_from_db()
+    assert appointment.confirmed_via == "sms"
