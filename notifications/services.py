@@ -786,7 +786,10 @@ def dispatch(pk: int) -> str:
     except PermanentError as error:
         if row.channel == Channel.SMS:
             _phone_unverified(row.client)
-        return _finish(row, token, Status.FAILED, str(error))
+        finished = _finish(row, token, Status.FAILED, str(error))
+        if isinstance(error, EmailRefused):  # the ESP's suppression list: a bounce before
+            _email_invalid(row, str(error))
+        return finished
     except Exception as error:  # garbage or a bug: counted like a provider fault
         if isinstance(error, TransientError):
             reason = str(error)
@@ -1030,6 +1033,10 @@ def _logo_part(clinic: Clinic) -> MIMEPart | None:
     return part
 
 
+class EmailRefused(PermanentError):
+    """The ESP refused the address itself (its suppression list after earlier bounces)."""
+
+
 def _send_email(row: Notification, clinic: Clinic) -> str:
     message_id = f"<{row.idempotency_key.replace(':', '.')}@accueil>"
     headers = {"Message-ID": message_id}
@@ -1060,7 +1067,7 @@ def _send_email(row: Notification, clinic: Clinic) -> str:
             str(_("e-mail address refused: %(who)s") % {"who": ", ".join(error.recipients)})
         ) from None
     except AnymailRecipientsRefused:
-        raise PermanentError(str(_("the e-mail provider refused the address"))) from None
+        raise EmailRefused(str(_("the e-mail provider refused the address"))) from None
     except AnymailError as error:  # the ESP's API: refused, unreachable, timed out
         if deadline.expired:
             raise TransientError(

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from anymail.backends import test as anymail_test
+from anymail.message import AnymailRecipientStatus
 from django.core import mail
 from django.urls import reverse
 
@@ -623,3 +625,33 @@ def test_the_outbox_of_many_bounces_takes_a_bounded_number_of_queries(
     assert outbox.content.decode().count("E-mail address bounced: 550 5.1.1 unknown") == 30
     assert "bounced" in history.content.decode()
     assert PreferenceChange.objects.filter(client=camille, what="email_valid").count() == 1
+
+
+class RejectingBackend(anymail_test.EmailBackend):
+    """anymail's test backend, answering as an ESP whose suppression list holds the address."""
+
+    def post_to_esp(self, payload, message):
+        message.anymail_test_response = {
+            "recipient_status": {
+                email: AnymailRecipientStatus(message_id=None, status="rejected")
+                for email in payload.recipient_emails
+            }
+        }
+        return super().post_to_esp(payload, message)
+
+
+def test_an_address_the_esp_refuses_at_sending_counts_as_a_bounce(camille, settings):
+    settings.MAILERS = {
+        "default": {"BACKEND": f"{__name__}.RejectingBackend"},
+    }
+    row = an_email(camille)
+
+    assert services.dispatch(row.pk) == Status.FAILED
+
+    row.refresh_from_db()
+    assert (row.status, row.reason) == (Status.FAILED, "the e-mail provider refused the address")
+    choice = preference(camille)
+    assert (choice.email_valid, choice.email_invalid_reason) == (
+        False,
+        "the e-mail provider refused the address",
+    )
