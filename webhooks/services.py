@@ -292,7 +292,13 @@ def deliver(pk: int) -> str:
         )
         return "endpoint disabled"
     body = row.body.encode()
-    headers = signing.headers(endpoint_secret(endpoint), row.event_id, int(time.time()), body)
+    try:
+        secret = endpoint_secret(endpoint)
+    except Exception as error:  # a master key retired too early: say so, retry, then fail
+        log.error("webhook %s: the endpoint's secret does not decrypt (%s)", pk, error)
+        answer = Answer(None, str(_("the signing secret could not be read")), 0)
+        return _settle(row, token, now, answer)
+    headers = signing.headers(secret, row.event_id, int(time.time()), body)
     answer = _post(endpoint.url, body, headers)
     return _settle(row, token, now, answer)
 

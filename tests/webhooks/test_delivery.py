@@ -261,3 +261,14 @@ def test_the_tasks_deliver_and_plan_recovery_while_work_waits(delivery, receiver
     assert (
         DBTaskResult.objects.filter(task_path__endswith="recover_webhooks").count() == planned + 1
     )
+
+
+def test_a_secret_that_no_longer_decrypts_is_a_failed_attempt_not_a_stuck_row(
+    delivery, receiver, endpoint
+):
+    type(endpoint).objects.filter(pk=endpoint.pk).update(secret_blob=b"\x01" + b"\x00" * 40)
+    assert services.deliver(delivery.pk) == "retrying"
+    delivery.refresh_from_db()
+    assert delivery.status == Status.RETRYING
+    assert delivery.last_error == "the signing secret could not be read"
+    assert receiver.received == []  # nothing unsigned leaves
