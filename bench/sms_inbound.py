@@ -15,6 +15,12 @@ stack (middleware, the view, the signature check, the rate limit):
    request stack, the signature, one lookup that finds nothing).
 
 Prints a table and one JSON line (replies/s, floor/s, and the ratio).
+
+Also `--race --count N --threads T [--postgres ADMIN_URL]`: T threads post the same N signed
+replies at once (a provider retrying while the first delivery is still being handled), on a
+temporary SQLite file or a temporary PostgreSQL database; one JSON line says how many replies
+were stored, appointments confirmed and answers planned (each must be N). Used by
+tests/notifications/test_two_way_race.py.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from datetime import time as clock
@@ -144,10 +152,94 @@ def _signed_posts(http, path: str, bodies: list[dict[str, str]]) -> float:
     return time.perf_counter() - started
 
 
+def race(count: int, threads: int, pg_admin: str) -> dict:
+    name = f"accueil_bench_sms_{os.getpid()}"
+    with tempfile.TemporaryDirectory(prefix="accueil-bench-sms-race-") as var_dir:
+        os.environ.pop("REDIS_URL", None)
+        if pg_admin:
+            import psycopg
+
+            with psycopg.connect(pg_admin, autocommit=True, connect_timeout=3) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                admin.execute(f'CREATE DATABASE "{name}"')
+            base = pg_admin.replace("postgresql://", "postgres://").rsplit("/", 1)[0]
+            os.environ["DATABASE_URL"] = f"{base}/{name}"
+        else:
+            os.environ.pop("DATABASE_URL", None)
+        try:
+            _setup(var_dir)
+            return _race(count, threads)
+        finally:
+            if pg_admin:
+                from django.db import connections
+
+                connections.close_all()
+                with psycopg.connect(pg_admin, autocommit=True) as admin:
+                    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _race(count: int, threads: int) -> dict:
+    from django.db import connection
+    from django.test import Client as HttpClient
+    from django.urls import reverse
+
+    from booking.models import Appointment
+    from notifications.models import InboundSms, Kind, Notification
+    from notifications.providers import twilio
+
+    numbers = _seed(count)
+    path = reverse("notifications:twilio_inbound")
+    bodies = [
+        {"MessageSid": f"SMrace{i:026d}", "From": number, "Body": "OUI"}
+        for i, number in enumerate(numbers)
+    ]
+    signed = [(body, twilio.signature(BASE + path, body, TOKEN)) for body in bodies]
+    barrier = threading.Barrier(threads)
+    errors: list[str] = []
+
+    def work(seed: int) -> None:
+        from django.db import connection as own
+
+        mine = list(signed)
+        random.Random(seed).shuffle(mine)
+        http = HttpClient()
+        try:
+            barrier.wait()
+            for body, signature in mine:
+                status = http.post(path, body, HTTP_X_TWILIO_SIGNATURE=signature).status_code
+                if status != 200:
+                    errors.append(f"HTTP {status}")
+        except Exception as error:  # reported, not hidden
+            errors.append(repr(error))
+        finally:
+            own.close()
+
+    workers = [threading.Thread(target=work, args=(index,)) for index in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return {
+        "vendor": connection.vendor,
+        "count": count,
+        "threads": threads,
+        "errors": errors[:5],
+        "stored": InboundSms.objects.count(),
+        "confirmed": Appointment.objects.filter(confirmed_via="sms").count(),
+        "answers": Notification.objects.filter(kind=Kind.SMS_ANSWER).count(),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=300, help="replies, and floor receipts")
+    parser.add_argument("--race", action="store_true")
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--postgres", default="", metavar="ADMIN_URL")
     args = parser.parse_args()
+    if args.race:
+        print(json.dumps(race(args.count, args.threads, args.postgres)))
+        return
     with tempfile.TemporaryDirectory(prefix="accueil-bench-sms-") as var_dir:
         os.environ.pop("DATABASE_URL", None)  # SQLite in the temporary directory
         os.environ.pop("REDIS_URL", None)
