@@ -9,6 +9,7 @@ Errors are problem details (``api.problems``); writes go through ``api.idempoten
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -374,7 +375,7 @@ class SlotsQuery(Schema):
     auth=KeyAuth(Scope.SLOTS_READ),
     url_name="slots",
 )
-def slots(request: HttpRequest, query: Query[SlotsQuery]) -> dict[str, Any]:
+def slots(request: HttpRequest, query: Query[SlotsQuery]) -> HttpResponse:
     """Free slots for a service (any vet or one), on a day or over a range (at most 31 days),
     under the key's channel rules: "online" keeps the online notice, horizon and online-only
     hours; "phone" books as reception does."""
@@ -413,7 +414,11 @@ def slots(request: HttpRequest, query: Query[SlotsQuery]) -> dict[str, Any]:
         found = [_slot_out(slot) for slot in found]
         if generation is not None:
             slot_reader.store_current(cache_key, generation, found)
-    return {"service_id": service.pk, "channel": key.channel, "slots": found}
+    # The body as JSON at once: the schema above documents it, and re-validating our own cached
+    # rows through pydantic on every call is work the answer does not need (bench/api.py: the
+    # ratio to the day-slots partial went from 0.71 to 1.10 in a short, noisy run).
+    body = {"service_id": service.pk, "channel": key.channel, "slots": found}
+    return HttpResponse(json.dumps(body), content_type="application/json")
 
 
 # --- clients -------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ file, or PostgreSQL from a template with DATABASE_URL; the Redis cache under a p
 with REDIS_URL), plus one API key (phone rules, a rate limit out of the way). One production
 server (gunicorn, `--workers` sync workers, deploy/gunicorn.conf.py) serves, in turn:
 
-- floor: ``GET /bench/hello/``, a trivial view without a session;
+- floor: ``GET /bench/ok/``, a trivial signed-in view (server, middleware, session, user);
 - the day-slots partial the client's booking page swaps in (HTMX, signed in), on the busy day;
 - ``GET /api/v1/slots?service_id=…&day=…`` with the key, on the same day.
 
@@ -40,7 +40,7 @@ import http_speed  # noqa: E402  (bench/http_speed.py: the shared database and s
 
 ENDPOINTS = ("floor", "slots", "api")
 LABELS = {
-    "floor": "floor: GET /bench/hello/ (no session)",
+    "floor": "floor: GET /bench/ok/ (signed in)",
     "slots": "day-slots partial (HTMX, signed in, busy day)",
     "api": "GET /api/v1/slots (API key, busy day)",
 }
@@ -68,6 +68,26 @@ def add_key() -> tuple[str, int]:
         connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     connections.close_all()
     return token, service
+
+
+def wait_until_up(process: subprocess.Popen, port: int, log: Path, deadline: float) -> None:
+    """Until the server answers /healthz (http_speed's own check asks for /bench/hello/, which
+    deny-by-default now sends to the sign-in page)."""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"the server stopped ({process.returncode}):\n{http_speed.tail(log)}"
+            )
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/healthz", headers={"Host": "127.0.0.1"})
+            if conn.getresponse().status == 200:
+                conn.close()
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer on port {port}:\n{http_speed.tail(log)}")
 
 
 def load(port: int, requests: list[tuple[str, dict]], seconds: float, connections: int) -> dict:
@@ -123,7 +143,10 @@ def requests_for(endpoint: str, data: dict, token: str, service: int) -> list[tu
     day = data["measured"].isoformat()
     base = {"Host": "127.0.0.1", "Accept-Language": "fr"}
     if endpoint == "floor":
-        return [(http_speed.PUBLIC_PATH, base)]
+        return [
+            (http_speed.PAGE_PATH, {**base, "Cookie": f"sessionid={c['session']}"})
+            for c in data["clients"]
+        ]
     if endpoint == "slots":
         return [
             (
@@ -173,7 +196,7 @@ def main() -> None:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
                 )
-            http_speed.wait_until_up(bench.running, port, log, time.monotonic() + 60)
+            wait_until_up(bench.running, port, log, time.monotonic() + 120)
             for endpoint in ENDPOINTS:
                 requests = requests_for(endpoint, data, token, service)
                 load(port, requests, args.warmup, args.connections)
