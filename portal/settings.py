@@ -603,3 +603,6 @@ if WEBHOOKS_TIMEOUT_SECONDS > 60:
 # Endpoints must be https; plain http is accepted only for 127.0.0.1/localhost, and only when
 # this is on (DEBUG's value by default; tests turn it on for their local receivers).
 WEBHOOKS_ALLOW_LOCAL_HTTP = env_bool("ACCUEIL_WEBHOOKS_ALLOW_LOCAL_HTTP", DEBUG)
+# Delivered and failed deliveries (and their attempts) are kept this many days, then purged
+# by the recovery pass.
+WEBHOOKS_KEEP_DAYS = env_int("ACCUEIL_WEBHOOKS_KEEP_DAYS", 30, minimum=1)

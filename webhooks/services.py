@@ -360,6 +360,19 @@ def recover(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
+def purge(*, now: datetime | None = None) -> int:
+    """Forget finished deliveries (and their attempts) older than WEBHOOKS_KEEP_DAYS: what
+    was delivered or given up on long ago answers no one's question. In batches, never a
+    delivery still waiting."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.WEBHOOKS_KEEP_DAYS)
+    old = Delivery.objects.filter(
+        status__in=[Status.DELIVERED, Status.FAILED], created_at__lt=cutoff
+    ).values_list("pk", flat=True)[:5000]
+    deleted, _by_model = Delivery.objects.filter(pk__in=list(old)).delete()
+    return deleted
+
+
 def _queued_deliveries() -> set[int] | None:
     """Deliveries a task still waits to send (django-tasks-db only; None otherwise)."""
     from django.tasks import task_backends

@@ -17,6 +17,7 @@ def deliver_webhook(delivery_id: int) -> str:
 def recover_webhooks() -> dict[str, int]:
     """A recovery pass, planned again while deliveries wait."""
     result = services.recover()
+    result["purged"] = services.purge()
     if Delivery.objects.filter(status__in=[*WAITING, "sending"]).exists():
         recover_webhooks.using(
             queue_name=services.QUEUE, run_after=timezone.now() + services.LEASE

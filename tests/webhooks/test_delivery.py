@@ -251,7 +251,7 @@ def test_the_tasks_deliver_and_plan_recovery_while_work_waits(delivery, receiver
     from webhooks.tasks import recover_webhooks
 
     planned = DBTaskResult.objects.filter(task_path__endswith="recover_webhooks").count()
-    assert recover_webhooks.call() == {"interrupted": 0, "requeued": 0}
+    assert recover_webhooks.call() == {"interrupted": 0, "requeued": 0, "purged": 0}
     # The delivery still waits: another pass is planned.
     assert (
         DBTaskResult.objects.filter(task_path__endswith="recover_webhooks").count() == planned + 1
@@ -272,3 +272,21 @@ def test_a_secret_that_no_longer_decrypts_is_a_failed_attempt_not_a_stuck_row(
     assert delivery.status == Status.RETRYING
     assert delivery.last_error == "the signing secret could not be read"
     assert receiver.received == []  # nothing unsigned leaves
+
+
+def test_finished_deliveries_are_purged_after_the_keep_days(delivery, settings):
+    settings.WEBHOOKS_KEEP_DAYS = 30
+    delivered = Delivery.objects.create(
+        endpoint=delivery.endpoint,
+        event_id="evt_old",
+        event_type="slot.released",
+        body="{}",
+        status=Status.DELIVERED,
+        next_attempt_at=NOW,
+        created_at=NOW,
+    )
+    Attempt.objects.create(delivery=delivered, at=NOW, status_code=200)
+    Delivery.objects.filter(pk=delivery.pk).update(created_at=NOW)  # still waiting
+    with time_machine.travel(NOW + timedelta(days=30, minutes=1), tick=False):
+        assert services.purge() == 2  # the delivery and its attempt
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [delivery.pk]
