@@ -12,6 +12,7 @@ the shared cache first: a flood of forged requests is refused with 429 before an
 Log lines carry the ESP, the event type and the outcome, never an address.
 """
 
+import hashlib
 import logging
 
 from anymail.exceptions import AnymailWebhookValidationFailure
@@ -41,6 +42,8 @@ TRACKING_VIEWS = {
 }
 # ESPs send in bursts (a campaign's receipts): generous, yet a forger's flood stops here.
 RATE_PER_MINUTE = 600
+# ESPs retry a webhook for hours to a few days; an event id seen within this is not applied again.
+REPLAY_DAYS = 7
 
 
 def _over_rate(request: HttpRequest) -> bool:
@@ -78,6 +81,13 @@ def _tracking_view(esp: str):
 
 
 def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
+    """Apply one event, unless its id was seen within REPLAY_DAYS (an ESP's retry, a replay).
+    The cache only spares the work: applying an event twice changes nothing more anyway, so
+    while Redis is down every event is applied."""
+    seen = _event_key(esp_name, event.event_id)
+    if seen and cache.get(seen):
+        log.info("anymail %s event %s: replayed", esp_name, event.event_type)
+        return
     outcome = services.record_email_event(
         event_type=event.event_type or "",
         message_id=str(event.message_id or ""),
@@ -85,7 +95,16 @@ def on_tracking(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) ->
         at=event.timestamp,
         detail=event.mta_response or event.description or event.reject_reason or "",
     )
+    if seen:
+        cache.set(seen, 1, timeout=REPLAY_DAYS * 86400)
     log.info("anymail %s event %s: %s", esp_name, event.event_type, outcome)
+
+
+def _event_key(esp_name: str, event_id: str | None) -> str:
+    if not event_id:
+        return ""
+    digest = hashlib.sha256(f"{esp_name}:{event_id}".encode()).hexdigest()[:32]
+    return f"notifications:anymail:event:{digest}"
 
 
 tracking.connect(on_tracking, dispatch_uid="notifications.anymail_hooks.on_tracking")

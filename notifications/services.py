@@ -788,7 +788,7 @@ def dispatch(pk: int) -> str:
             _phone_unverified(row.client)
         finished = _finish(row, token, Status.FAILED, str(error))
         if isinstance(error, EmailRefused):  # the ESP's suppression list: a bounce before
-            _email_invalid(row, str(error))
+            _email_invalid(row, str(error), timezone.now())
         return finished
     except Exception as error:  # garbage or a bug: counted like a provider fault
         if isinstance(error, TransientError):
@@ -1308,13 +1308,13 @@ def record_email_event(
                 )
                 _event(row, Status.FAILED, text)
                 outcome = "applied"
-            if _email_invalid(row, text):
+            if _email_invalid(row, text, at):
                 outcome = "applied"
             return outcome
         if event_type == "complained":
             text = str(_("The recipient reported it as spam."))
             outcome = _email_note(row, text, set_reason=True)
-            if _email_invalid(row, text):
+            if _email_invalid(row, text, at):
                 outcome = "applied"
             return outcome
     return "ignored"
@@ -1341,10 +1341,20 @@ def _email_note(row: Notification, text: str, *, set_reason: bool) -> str:
     return "applied"
 
 
-def _email_invalid(row: Notification, reason: str) -> bool:
-    """Untick the client's "e-mail valid" if the address that failed is still theirs."""
+def _email_invalid(row: Notification, reason: str, at: datetime) -> bool:
+    """Untick the client's "e-mail valid" if the address that failed is still theirs and the
+    failure came after the address was last confirmed (an ESP's late retry or a replayed event
+    does not undo the client's "my address is correct")."""
     current, _problem = _email_recipient(row.client)
     if not current or current.strip().lower() != row.recipient.strip().lower():
+        return False
+    confirmed = (
+        PreferenceChange.objects.filter(client=row.client, what="email_valid", new_value="yes")
+        .order_by("-at")
+        .values_list("at", flat=True)
+        .first()
+    )
+    if confirmed is not None and at <= confirmed:
         return False
     changes = change_preferences(
         client=row.client,
