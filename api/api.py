@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.auth.decorators import login_not_required
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
@@ -11,6 +14,8 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from api.endpoints import router
 from api.problems import Problem
+
+logger = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="Accueil API",
@@ -51,6 +56,19 @@ def _invalid(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
         f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
     )
     return Problem(422, "validation", detail, errors=errors).response()
+
+
+@api.exception_handler(OperationalError)
+def _database_down(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    """The database does not answer (restart, failover): a problem the caller may retry, as
+    the portal's pages answer 503 (portal.views.server_error). Nothing was written: every
+    write runs in one transaction."""
+    logger.error("API call failed: the database is unavailable (%s)", type(exc).__name__)
+    problem = Problem(
+        503, "unavailable", _("The clinic's system is briefly unavailable: try again shortly.")
+    )
+    problem.headers["Retry-After"] = "30"
+    return problem.response()
 
 
 @api.exception_handler(HttpError)

@@ -37,6 +37,7 @@ def _titles() -> dict[str, str]:
         "validation": _("Invalid request"),
         "no-account": _("Client without a portal account"),
         "waitlist-refused": _("Waitlist refused"),
+        "unavailable": _("Temporarily unavailable"),
     }
 
 
