@@ -360,9 +360,9 @@ class InboundSms(models.Model):
 
     `(provider, provider_message_id)` is unique, so a provider retrying its webhook, or a
     replayed request, finds the row instead of acting twice. The sender's number and the text
-    are personal data, kept with the client's other messages and erased with them (the client
-    FK cascades); a row from a number we do not know holds no client and is purged with the
-    outbox's retention (README "Two-way SMS").
+    are personal data: deleted when the client's data is erased (privacy.erase_client); a row
+    from a number we do not know holds no client and is deleted after 30 days
+    (replies.UNKNOWN_KEPT).
     """
 
     class Outcome(models.TextChoices):

@@ -23,7 +23,7 @@ A provider's webhook (notifications/views.py) hands over what it read (`provider
 import logging
 import re
 import unicodedata
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import phonenumbers
 from django.db import IntegrityError, transaction
@@ -52,6 +52,9 @@ Outcome = InboundSms.Outcome
 YES = frozenset({"OUI", "O", "1", "OK", "YES", "Y", "DACCORD"})
 NO = frozenset({"NON", "N", "2", "ANNULER", "ANNULE", "NO", "CANCEL"})
 STOP = frozenset({"STOP", "STOPSMS", "ARRET", "ARRETER", "UNSUBSCRIBE"})
+# A text message from a number we do not know is kept this long (to see it in the outbox, and
+# to refuse its replays), then deleted at the next reply received.
+UNKNOWN_KEPT = timedelta(days=30)
 # The messages whose answer is a keyword: the reminder asks "confirm or cancel".
 ASKING_KINDS = (Kind.APPOINTMENT_REMINDER,)
 _WORD = re.compile(r"[A-Z0-9]+")
@@ -120,6 +123,7 @@ def receive(
             _act(inbound, clinic, now)
     except IntegrityError:
         return InboundSms.objects.get(provider=provider, provider_message_id=provider_message_id)
+    InboundSms.objects.filter(client=None, received_at__lt=now - UNKNOWN_KEPT).delete()
     return inbound
 
 

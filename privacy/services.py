@@ -272,7 +272,13 @@ def erase_client(client: Client, *, by: User) -> Erased:
     from booking import services as booking
     from booking.models import Appointment
     from messaging.models import Attachment, Conversation, Message, Presence
-    from notifications.models import Notification, NotificationEvent, Preference, Status
+    from notifications.models import (
+        InboundSms,
+        Notification,
+        NotificationEvent,
+        Preference,
+        Status,
+    )
     from records.models import CorrectionRequest
     from waitlist.models import Entry
 
@@ -321,6 +327,8 @@ def erase_client(client: Client, *, by: User) -> Erased:
             recipient="", subject="", body="", html="", ics=""
         )
         Preference.objects.filter(client=client).delete()
+        # Text messages they sent (their number, their words): nothing kept.
+        InboundSms.objects.filter(client=client).delete()
 
         # Messages the client wrote are replaced (re-encrypted under their own position);
         # attachments of the client's conversations are deleted, files after commit.

@@ -387,3 +387,26 @@ def test_a_provider_gone_when_answering_retries_the_answer_later(
     assert "unreachable" in answer.reason
     appointment.refresh_from_db()
     assert appointment.confirmed_via == "sms"
+
+
+# --- Personal data ----------------------------------------------------------------------------
+
+
+def test_erasing_the_client_deletes_their_text_messages(
+    twilio_settings, reminder, camille, client, manager
+):
+    from privacy.services import erase_client
+
+    reply(client, "Filou tousse depuis hier")
+    assert InboundSms.objects.filter(client=camille).exists()
+    erase_client(camille, by=manager)
+    assert not InboundSms.objects.filter(text__contains="tousse").exists()
+    assert not InboundSms.objects.filter(from_number="+33612345678").exists()
+
+
+def test_a_strangers_text_is_deleted_after_thirty_days(twilio_settings, reminder, client):
+    reply(client, "qui est-ce ?", sender="+33698765432")
+    assert InboundSms.objects.filter(client=None).count() == 1
+    with time_machine.travel(NOW + timedelta(days=31), tick=False):
+        reply(client, "OUI")  # any reply received later
+    assert not InboundSms.objects.filter(client=None).exists()
