@@ -93,3 +93,39 @@ def test_api_and_web_race_for_one_slot_and_book_it_once(world):
     assert len(won) == 1, results
     lost = [r for r in results if r not in won]
     assert all(status == 409 for _door, status in lost), results
+
+
+def test_the_same_idempotency_key_sent_twice_at_once_books_once(world):
+    """A phone line that retries before the first answer came back: the two requests race with
+    one Idempotency-Key; one books, the other waits on the unique index and replays its answer."""
+    _k, token = make_key(world.manager, rate_per_minute=1000)
+    body = {
+        "client_id": world.client.pk,
+        "patient_id": world.filou.pk,
+        "service_id": world.consultation.pk,
+        "starts_at": at(DAY, 9).isoformat(),
+    }
+    barrier = threading.Barrier(CALLERS)
+    answers: list[tuple[int, int | None]] = []
+    errors: list[BaseException] = []
+
+    def call():
+        try:
+            barrier.wait(timeout=30)
+            response = Api(token).post(
+                "/api/v1/appointments", body, **{"Idempotency-Key": "dropped-line-1"}
+            )
+            answers.append((response.status_code, response.json().get("id")))
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=call) for _ in range(CALLERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not errors, errors
+    appointment = Appointment.objects.get()
+    assert answers == [(201, appointment.pk)] * CALLERS
