@@ -63,6 +63,7 @@ from notifications.backends import (
     call_seconds,
     get_sms_backend,
     mailer_within,
+    replies_possible,
 )
 from notifications.contracts import AppointmentNotice, subject_still_valid
 from notifications.messages import render, render_html
@@ -647,6 +648,8 @@ def _build(plan: Plan, clinic: Clinic, now: datetime) -> Notification:
         reason = str(_("Quiet hours would have held it until after it stopped making sense."))
     context = _base_context(client, clinic, plan, at)
     subject, body = render(plan.kind, plan.channel, language, context)
+    if plan.channel == Channel.SMS and plan.kind == Kind.APPOINTMENT_REMINDER:
+        body = _with_reply_hint(body, clinic, language)
     unsubscribe = unsubscribe_url(client) if plan.purpose == Purpose.MARKETING else ""
     return Notification(
         client=client,
@@ -676,6 +679,17 @@ def _build(plan: Plan, clinic: Clinic, now: datetime) -> Notification:
         expires_at=plan.expires_at,
         created_at=now,
     )
+
+
+def _with_reply_hint(body: str, clinic: Clinic, language: str) -> str:
+    """A text reminder tells how to answer it when clients can (a two-way provider and a
+    sender that is a number; notifications/replies.py reads the answer), unless the clinic's
+    own wording already does."""
+    if not replies_possible(sms_sender(clinic)):
+        return body
+    with translation.override(language):
+        hint = str(_("Reply OUI to confirm, NON to cancel."))
+    return body if hint in body else f"{body} {hint}"
 
 
 def _cancel_pending(queryset, *, reason: str) -> int:

@@ -80,6 +80,8 @@ def test_a_reminder_goes_through_twilio_and_a_signed_oui_confirms_it(
         "notifications:twilio_status"
     )
     assert reminder.provider_id.startswith("SM")
+    # It tells Camille how to answer (replies are possible: Twilio, from a number).
+    assert reminder.body.endswith("Répondez OUI pour confirmer, NON pour annuler.")
 
     # 2. Twilio says it was delivered (signed status callback).
     with time_machine.travel(REMINDER_AT + timedelta(seconds=20), tick=False):
