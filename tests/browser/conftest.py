@@ -71,20 +71,25 @@ CHROMIUM_ARGS = [
 
 
 # What the speed-ups save, counted per worker (see pytest_sessionfinish).
-COUNTS = dict.fromkeys(
-    ("chromium_launches", "axe_runs", "axe_already_clean", "sign_ins_posted", "sign_ins_typed"), 0
-)
+COUNTS: dict[str, float] = {
+    "chromium_launches": 0,
+    "axe_runs": 0,
+    "axe_already_clean": 0,
+    "axe_seconds": 0,
+    "sign_ins_posted": 0,
+    "sign_ins_typed": 0,
+}
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Stops this worker's chromium. With ACCUEIL_BROWSER_COUNTS=<file>, each worker adds a
-    line: its axe checks (run, and skipped as already clean), its sign-ins (posted, or typed in
-    the form) and its chromium launches."""
+    line: its chromium launches, its axe checks (run, skipped as already clean, seconds spent),
+    its sign-ins (posted, or typed in the form)."""
     _stop_chromium()
     path = os.environ.get("ACCUEIL_BROWSER_COUNTS")
     if path and any(COUNTS.values()):
         with open(path, "a") as counts:
-            counts.write(json.dumps(COUNTS) + "\n")
+            counts.write(json.dumps({k: round(v, 1) for k, v in COUNTS.items()}) + "\n")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -326,13 +331,14 @@ A11Y_STATE = """() => {
 _A11Y_CLEAN: set[str] = set()
 
 
-def _axe(page: Page, *, again: bool = False) -> list[str]:
+def _axe(page: Page) -> list[str]:
     """The page's violations in light then dark; none when this worker already found the very
-    same state clean (unless `again`)."""
+    same state clean."""
     found = []
+    started = time.monotonic()
     try:
         state = page.evaluate(A11Y_STATE)
-        if state in _A11Y_CLEAN and not again:
+        if state in _A11Y_CLEAN:
             COUNTS["axe_already_clean"] += 1
             return found
         COUNTS["axe_runs"] += 1
@@ -354,6 +360,7 @@ def _axe(page: Page, *, again: bool = False) -> list[str]:
     finally:
         if not page.is_closed():
             page.emulate_media(color_scheme="light")
+        COUNTS["axe_seconds"] += time.monotonic() - started
     return found
 
 
