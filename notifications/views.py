@@ -305,7 +305,11 @@ def _notification_for_staff(pk: int) -> Notification:
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     row = _notification_for_staff(pk)
-    return render(request, "notifications/detail.html", {"row": row, "events": row.events.all()})
+    return render(
+        request,
+        "notifications/detail.html",
+        {"row": row, "events": row.events.all(), "replies": row.replies.all()},
+    )
 
 
 @staff_required

@@ -117,3 +117,29 @@ def test_a_client_cannot_see_the_outbox_or_anothers_history(as_client, other_cli
     )
     assert response.status_code in (403, 404)
     assert "Merci" not in response.content.decode()
+
+
+def test_the_reminders_page_shows_the_answer_it_got(twilio_settings, as_reception, client_user):
+    reminder = Notification.objects.create(
+        client=client_user.client,
+        recipient="+33612345678",
+        channel=Channel.SMS,
+        kind=Kind.APPOINTMENT_REMINDER,
+        body="Tests: reminder",
+        scheduled_at=NOW,
+        status=Status.DELIVERED,
+        idempotency_key="reminder-page",
+    )
+    InboundSms.objects.create(
+        provider="twilio",
+        provider_message_id="SM-page",
+        from_number="+33612345678",
+        text="oui",
+        outcome=InboundSms.Outcome.CONFIRMED,
+        client=client_user.client,
+        notification=reminder,
+    )
+    html = as_reception.get(reverse("notifications:detail", args=[reminder.pk])).content.decode()
+    assert "Delivered" in html
+    assert "Text messages received" in html
+    assert "Appointment confirmed" in html
