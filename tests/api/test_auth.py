@@ -163,3 +163,13 @@ def test_problem_titles_follow_accept_language(world):
     body = Api(None, language="fr").get("/api/v1/clinic").json()
     assert body["status"] == 401
     assert body["title"] == "Clé d\u2019API absente"
+
+
+def test_the_managers_access_log_page_shows_the_keys_calls(world, as_manager):
+    from django.urls import reverse
+
+    _key, token = make_key(world.manager, name="Standard vocal")
+    Api(token).get("/api/v1/clients/find", {"phone": "+33612345678"})
+    html = as_manager.get(reverse("portal:access_log")).content.decode()
+    assert "Standard vocal" in html
+    assert "/api/v1/clients/find" in html
