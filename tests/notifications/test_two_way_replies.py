@@ -410,3 +410,25 @@ def test_a_strangers_text_is_deleted_after_thirty_days(twilio_settings, reminder
     with time_machine.travel(NOW + timedelta(days=31), tick=False):
         reply(client, "OUI")  # any reply received later
     assert not InboundSms.objects.filter(client=None).exists()
+
+
+def test_the_database_away_answers_503_and_keeps_nothing_half_done(
+    twilio_settings, reminder, appointment, client, monkeypatch
+):
+    """PostgreSQL restarting while a reply comes in: the provider gets a 503 with Retry-After
+    (the reply's transaction is whole or not made); appointment unchanged, nothing stored."""
+    from django.db import OperationalError
+
+    from notifications import replies
+
+    def away(**kwargs):
+        raise OperationalError("the database is restarting")
+
+    monkeypatch.setattr(replies, "receive", away)
+    client.raise_request_exception = False
+    response = reply(client, "OUI")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    appointment.refresh_from_db()
+    assert appointment.confirmed_at is None
+    assert not InboundSms.objects.exists()
