@@ -124,14 +124,18 @@ def read_status(params: dict[str, str]):
 def read_incoming(params: dict[str, str]):
     from notifications.providers import Incoming
 
-    provider_id, number = params.get("id", ""), params.get("senderid", "")
+    # OVHcloud's incoming callback names them id, senderid, message, date; the other names
+    # its API uses for an incoming message (GET /sms/{service}/incoming/{id}) are read too.
+    provider_id = params.get("id") or params.get("smsId") or ""
+    number = params.get("senderid") or params.get("sender") or ""
     if not provider_id or not number:
         return None
     sent_at = None
-    raw = params.get("date", "")
+    raw = params.get("date") or params.get("creationDatetime") or ""
     if raw:
         try:
             sent_at = datetime.fromisoformat(raw.replace(" ", "T"))
         except ValueError:
             sent_at = None
-    return Incoming(provider_id, number, params.get("message", ""), sent_at)
+    text = params.get("message") or params.get("text") or ""
+    return Incoming(provider_id, number, text, sent_at)
