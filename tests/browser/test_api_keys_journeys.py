@@ -57,3 +57,11 @@ def test_the_manager_creates_a_key_sees_it_once_and_revokes_it(any_page: Page, s
     expect(row).to_contain_text(say("révoquée", "revoked"))
     expect(row.get_by_role("button")).to_have_count(0)
     assert _calls(token).status_code == 401
+
+    # The integrator's description, linked from the page: server-rendered under the site's CSP.
+    page.goto("/staff/api-keys/")
+    page.get_by_role("link", name=say("Documentation de l\u2019API", "API documentation")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        say("Documentation de l\u2019API", "API documentation")
+    )
+    expect(page.locator("#slot-taken")).to_be_visible()
