@@ -836,6 +836,8 @@ def dispatch(pk: int) -> str:
         )
         if changed:
             _event(row, Status.SENT, str(_("Provider reference: %(id)s") % {"id": provider_id}))
+    if changed and row.channel == Channel.SMS:
+        _apply_early_receipt(provider_id[:120])
     return "sent" if changed else "taken over"
 
 
@@ -1257,6 +1259,7 @@ def record_receipt(*, provider_id: str, state: str, detail: str = "") -> bool:
             .first()
         )
         if row is None:
+            _keep_early_receipt(provider_id, state, detail)
             return False
         fields: dict[str, object] = {"status": status}
         if status == Status.DELIVERED:
@@ -1268,6 +1271,36 @@ def record_receipt(*, provider_id: str, state: str, detail: str = "") -> bool:
         Notification.objects.filter(pk=row.pk, status=Status.SENT).update(**fields)
         _event(row, status, detail or str(Status(status).label))
     return True
+
+
+EARLY_RECEIPT_SECONDS = 15 * 60
+
+
+def _keep_early_receipt(provider_id: str, state: str, detail: str) -> None:
+    """A receipt for an id no sent row has yet: the provider may have been faster than the
+    worker's own write of *sent* (a receipt comes within a second). Kept a while in the cache;
+    dispatch applies it once the row is *sent* (`_apply_early_receipt`). A cache that does not
+    answer loses it: the row then stays *sent*."""
+    try:
+        cache.set(
+            f"notifications:early-receipt:{provider_id}", (state, detail), EARLY_RECEIPT_SECONDS
+        )
+    except Exception as error:
+        log.warning("early receipt not kept (%s)", error.__class__.__name__)
+
+
+def _apply_early_receipt(provider_id: str) -> None:
+    key = f"notifications:early-receipt:{provider_id}"
+    try:
+        early = cache.get(key)
+        if early is None:
+            return
+        cache.delete(key)
+    except Exception as error:
+        log.warning("early receipt not read (%s)", error.__class__.__name__)
+        return
+    state, detail = early
+    record_receipt(provider_id=provider_id, state=state, detail=detail)
 
 
 # Anymail's normalised event types: what the ESP tells about an e-mail after it took it.

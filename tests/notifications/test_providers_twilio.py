@@ -83,3 +83,38 @@ def test_replies_are_possible_only_from_a_number_or_a_messaging_service(twilio_s
     assert backend.replies_possible("Tests")  # ACCUEIL_TWILIO_FROM is a number
     twilio_settings.NOTIFICATIONS_TWILIO_FROM = "CLINIQUE"
     assert not backend.replies_possible("Tests")
+
+
+def test_a_receipt_faster_than_our_own_write_is_applied_once_the_row_is_sent(
+    twilio_settings, provider_stub, client, client_user
+):
+    """Twilio's "delivered" can reach the webhook before the worker has recorded "sent": it
+    waits in the cache and dispatch applies it."""
+    import time_machine
+    from django.utils import timezone
+
+    from notifications import services
+    from notifications.models import Channel, Kind, Notification, Status
+    from tests.notifications.sms_stub import twilio_post, twilio_status
+
+    with time_machine.travel(timezone.now(), tick=False):
+        row = Notification.objects.create(
+            client=client_user.client,
+            recipient="+33612345678",
+            channel=Channel.SMS,
+            kind=Kind.SMS_ANSWER,
+            urgent=True,
+            body="Tests: thank you",
+            scheduled_at=timezone.now(),
+            idempotency_key="early-receipt",
+        )
+        first_sid = "SM" + "1".zfill(32)  # the stub's first message id
+        early = twilio_post(
+            client, reverse("notifications:twilio_status"), twilio_status(first_sid, "delivered")
+        )
+        assert early.status_code == 200
+        row.refresh_from_db()
+        assert row.status == Status.SCHEDULED
+        assert services.dispatch(row.pk) == "sent"
+    row.refresh_from_db()
+    assert (row.provider_id, row.status) == (first_sid, Status.DELIVERED)
