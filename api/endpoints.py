@@ -602,7 +602,7 @@ def confirm(request: HttpRequest, appointment_id: int, payload: ConfirmIn) -> Ht
         if appointment.status == Appointment.Status.BOOKED and appointment.confirmed_at:
             return 200, appointment_out(appointment)
         version = payload.version if payload.version is not None else appointment.version
-        if not booking.confirm(appointment, version=version):
+        if not booking.confirm(appointment, version=version, via=Appointment.ConfirmedVia.API):
             current = _appointment(appointment_id)
             if current.status != Appointment.Status.BOOKED:
                 raise Problem(409, "already-done", _("This appointment is cancelled or over."))

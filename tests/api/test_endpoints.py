@@ -269,6 +269,8 @@ def test_status_move_confirm_and_cancel(api, world):
     confirmed = api.post(f"{path}/confirm", {})
     assert confirmed.status_code == 200
     assert confirmed.json()["confirmed"] is True
+    # The agenda says how it came: "Confirmé (API)", not as if the client had tapped a link.
+    assert Appointment.objects.get(pk=booked["id"]).confirmed_via == "api"
     assert api.post(f"{path}/confirm", {}).json()["confirmed"] is True
 
     cancelled = api.post(f"{path}/cancel", {})
