@@ -10,6 +10,9 @@ that re-used a key by mistake, and answering the old response would hide it.
 Refusals the caller can act on (slot taken, outside hours...) are stored too: a retry of the
 same body gets the same refusal. An unexpected error stores nothing (its transaction rolls
 back), so the retry is tried again.
+
+Answers are kept for a day (``KEPT``), as payment APIs do: long enough for any retry loop,
+short enough that the table stays small. A key reused after that is a new request.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from api.models import ApiKey, IdempotentRequest
@@ -28,6 +33,7 @@ from api.problems import CONTENT_TYPE, Problem, problem_response
 
 HEADER = "Idempotency-Key"
 MAX_LENGTH = 200
+KEPT = timedelta(hours=24)
 
 Answer = tuple[int, dict[str, Any]]
 
@@ -77,6 +83,8 @@ def run(request: HttpRequest, key: ApiKey, write: Callable[[], Answer]) -> HttpR
             _("The Idempotency-Key is at most %(n)s characters.") % {"n": MAX_LENGTH},
         )
     digest = body_hash(request)
+    # This key's answers past their day go first (indexed by time; a few rows at most).
+    IdempotentRequest.objects.filter(api_key=key, created_at__lt=timezone.now() - KEPT).delete()
     existing = IdempotentRequest.objects.filter(api_key=key, key=idem).first()
     if existing is not None:
         return _replay(existing, digest)

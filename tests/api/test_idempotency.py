@@ -1,7 +1,10 @@
 """Idempotency-Key: a retry returns the first answer and writes nothing; the same key with
 another body is 409 and writes nothing."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 
 from api.models import IdempotentRequest
 from booking.models import Appointment
@@ -88,3 +91,19 @@ def test_a_cancel_retried_is_answered_not_refused(api, world):
     retry = api.post(path, {}, **{"Idempotency-Key": "c-1"})
     assert first.status_code == retry.status_code == 200
     assert retry.json()["status"] == "cancelled"
+
+
+def test_an_answer_is_kept_a_day_then_the_key_is_a_new_request(api, world):
+    first = _book(api, world, "call-7")
+    assert first.status_code == 201
+    with time_machine.travel(timedelta(hours=23), tick=False):
+        assert _book(api, world, "call-7")["Idempotent-Replayed"] == "true"
+    with time_machine.travel(timedelta(hours=25), tick=False):
+        later = _book(api, world, "call-7")
+    # Not a replay: the request runs again, and booking's own double-submit guard (the
+    # request_key the idempotency key gave the booking) answers the same appointment.
+    assert "Idempotent-Replayed" not in later
+    assert later.status_code == 200
+    assert later.json()["id"] == first.json()["id"]
+    assert Appointment.objects.count() == 1
+    assert IdempotentRequest.objects.count() == 1
