@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from api.models import Channel, Scope, parse_networks
+from portal.lib.widgets import IsoDateInput
 
 
 class ApiKeyForm(forms.Form):
@@ -26,7 +27,7 @@ class ApiKeyForm(forms.Form):
     expires_on = forms.DateField(
         label=_("Expires on (optional)"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=IsoDateInput(),
     )
     rate_per_minute = forms.IntegerField(label=_("Calls per minute"), min_value=1, max_value=10000)
 
