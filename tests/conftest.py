@@ -64,23 +64,37 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # `make test` runs the time-sensitive packages again with the clock set to a few hard instants
-# (a Sunday night, a weekday morning, the spring DST change): ACCUEIL_TEST_NOW holds one, as an
-# ISO date and time with its offset. The clock then starts there for every test and ticks on;
-# a test that freezes time itself (time_machine.travel) still wins inside its own block.
+# (a Sunday night, a weekday morning, the spring DST change): ACCUEIL_TEST_NOW holds one or
+# several, comma-separated, each an ISO date and time with its offset. The clock then starts
+# there for every test and ticks on; with several, every test runs once at each (one pytest
+# session instead of one per instant: one start-up, one collection, workers kept busy). A test
+# that freezes time itself (time_machine.travel) still wins inside its own block.
 TEST_NOW = os.environ.get("ACCUEIL_TEST_NOW", "")
+TEST_INSTANTS = [instant.strip() for instant in TEST_NOW.split(",") if instant.strip()]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if len(TEST_INSTANTS) > 1 and "start_instant" in metafunc.fixturenames:
+        metafunc.parametrize("start_instant", TEST_INSTANTS, ids=TEST_INSTANTS)
+
+
+@pytest.fixture
+def start_instant(request: pytest.FixtureRequest) -> str:
+    """The instant this test's clock starts at ("" for the wall clock)."""
+    return getattr(request, "param", TEST_INSTANTS[0] if TEST_INSTANTS else "")
 
 
 @pytest.fixture(autouse=True)
-def _test_clock() -> Iterator[None]:
-    if not TEST_NOW:
+def _test_clock(start_instant: str) -> Iterator[None]:
+    if not start_instant:
         yield
         return
-    with time_machine.travel(datetime.fromisoformat(TEST_NOW), tick=True):
+    with time_machine.travel(datetime.fromisoformat(start_instant), tick=True):
         yield
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"clock: {TEST_NOW or 'the wall clock'} (ACCUEIL_TEST_NOW)"
+    return f"clock: {', '.join(TEST_INSTANTS) or 'the wall clock'} (ACCUEIL_TEST_NOW)"
 
 
 @pytest.fixture(autouse=True)

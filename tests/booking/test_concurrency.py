@@ -50,6 +50,7 @@ def _race_on_postgresql(*extra: str) -> dict:
     return _race(env, "--no-migrate", *extra)
 
 
+@pytest.mark.sqlite_file
 def test_fifty_callers_for_one_slot_book_it_once_round_after_round_on_sqlite():
     result = _race_on_sqlite_file()
     assert result["vendor"] == "sqlite"
@@ -59,6 +60,7 @@ def test_fifty_callers_for_one_slot_book_it_once_round_after_round_on_sqlite():
     assert result["double_bookings"] == 0
 
 
+@pytest.mark.sqlite_file
 def test_partially_overlapping_callers_are_refused_on_sqlite():
     result = _race_on_sqlite_file("--partial")
     assert result["errors"] == 0, result["error_samples"]
@@ -94,6 +96,7 @@ def _assert_the_animal_is_booked_once_per_round(result: dict) -> None:
     assert result["patient_double_bookings"] == 0
 
 
+@pytest.mark.sqlite_file
 def test_fifty_guardians_booking_one_animal_with_fifty_vets_book_it_once_on_sqlite():
     result = _race_on_sqlite_file("--same-patient")
     assert result["vendor"] == "sqlite"

@@ -613,16 +613,14 @@ def next_instant(name: str, now: datetime | None = None) -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def _browser_test_now(_test_clock) -> Iterator[None]:
+def _browser_test_now(_test_clock, start_instant: str) -> Iterator[None]:
     """Under ACCUEIL_TEST_NOW the root conftest travels to a fixed date, which may be months
     before the real one, where chromium would drop every session cookie: the journeys go to the
     same weekday and hour after the real date instead."""
-    from tests.conftest import TEST_NOW
-
-    if not TEST_NOW:
+    if not start_instant:
         yield
         return
-    wanted = datetime.fromisoformat(TEST_NOW).astimezone(PARIS)
+    wanted = datetime.fromisoformat(start_instant).astimezone(PARIS)
     real = time_machine.escape_hatch.datetime.datetime.now(PARIS)
     day = real.date() + timedelta(days=1)
     day += timedelta(days=(wanted.weekday() - day.weekday()) % 7)

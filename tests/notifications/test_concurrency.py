@@ -35,6 +35,7 @@ def _race(*arguments: str, env: dict[str, str] | None = None) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.sqlite_file
 def test_it_sends_each_message_once_with_four_dispatchers_on_sqlite():
     result = _race("--rows", "60", "--threads", "4", "--only", "sqlite")
     assert result["vendor"] == "sqlite"

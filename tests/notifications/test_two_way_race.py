@@ -34,6 +34,7 @@ def _race(*arguments: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.sqlite_file
 def test_replies_delivered_four_times_at_once_act_once_on_sqlite():
     result = _race("--count", "25", "--threads", "4")
     assert result["vendor"] == "sqlite"

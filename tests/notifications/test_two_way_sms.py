@@ -32,6 +32,14 @@ BOOKED_AT = at(date(2026, 5, 29), 10)
 REMINDER_AT = at(date(2026, 6, 1), 10)
 
 
+@pytest.fixture(autouse=True)
+def _reminder_morning():
+    """Frozen before the other fixtures, so the staff session is opened the morning it is used
+    (one opened at make test's March instant would be past its limits by June)."""
+    with time_machine.travel(REMINDER_AT, tick=False):
+        yield
+
+
 @pytest.fixture
 def camille(client_user):
     client = client_user.client

@@ -54,6 +54,7 @@ def _check(result: dict) -> None:
     assert result["refused"] == (CALLERS - 1) * slots
 
 
+@pytest.mark.sqlite_file
 def test_it_books_one_appointment_for_twenty_simultaneous_claims_on_sqlite():
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     result = _race(env)
