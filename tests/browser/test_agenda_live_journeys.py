@@ -45,6 +45,13 @@ def off_the_loop(function, /, **kwargs):
     thread = threading.Thread(target=lambda: result.append(function(**kwargs)))
     thread.start()
     thread.join()
+    # The notice went through the in-memory channel layer from that thread's own event loop:
+    # it woke the consumer's waiting future on daphne's loop without waking the loop itself
+    # (asyncio's call_soon is not thread-safe), so the page heard it only at the loop's next
+    # I/O. A callFromThread wakes it, as a notice sent by one of daphne's own requests would.
+    from twisted.internet import reactor
+
+    reactor.callFromThread(lambda: None)
     return result[0]
 
 
