@@ -33,8 +33,13 @@ def png() -> bytes:
 
 
 def loaded(page: Page, selector: str) -> bool:
-    """The image was fetched and decoded (a broken image has no natural width)."""
-    return page.locator(selector).evaluate("img => img.complete && img.naturalWidth > 0")
+    """The image was fetched and decoded (a broken image has no natural width). Waits for the
+    fetch to end first: an <img> can be visible while its bytes are still on their way."""
+    page.wait_for_function(
+        "selector => { const img = document.querySelector(selector); return img && img.complete; }",
+        arg=selector,
+    )
+    return page.locator(selector).evaluate("img => img.naturalWidth > 0")
 
 
 def test_reception_adds_a_photo_that_shows_on_the_patient_pages(any_page: Page, say, clinic):
