@@ -2,6 +2,7 @@
 the real curl and jq against a live server (pytest-django's live_server), then what they printed
 and what they wrote is checked."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -20,8 +21,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("clearable_access_log"),
+    # The walk is the integrator's shell: without curl or jq there is nothing to run it with.
+    # Under CI=true (as for chromium) a missing tool fails the run instead of skipping.
     pytest.mark.skipif(
-        not (shutil.which("curl") and shutil.which("jq")), reason="needs curl and jq"
+        not (shutil.which("curl") and shutil.which("jq")) and os.environ.get("CI") != "true",
+        reason="docs/api.md's examples need curl and jq on the PATH (Debian: apt install curl jq)",
     ),
 ]
 
