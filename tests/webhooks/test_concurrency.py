@@ -1,5 +1,11 @@
 """Two workers given the same delivery (a task run twice, a recovery pass racing a late task):
-the conditional UPDATE lets one send it; the receiver sees it once."""
+the conditional UPDATE lets one send it; the receiver sees it once.
+
+On PostgreSQL only: the threads need connections that really wait on each other's locks.
+pytest-django's SQLite test database is a shared-cache in-memory one whose table locks fail at
+once ("database table is locked") instead of waiting, so there the race measures the test
+database, not the portal (a deployed SQLite file waits on its busy timeout). The sequential
+case, a second task for a claimed delivery, runs on both (test_delivery.py)."""
 
 import threading
 
@@ -11,6 +17,7 @@ from webhooks import services
 from webhooks.models import Attempt, Delivery, Event
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_four_workers_on_one_delivery_send_it_once(clinic, manager, receiver):
     endpoint, _secret = services.create_endpoint(
