@@ -70,7 +70,9 @@ class _Ok(BaseHTTPRequestHandler):
 def _receiver() -> tuple[ThreadingHTTPServer, str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/hooks"
 
 

@@ -115,7 +115,9 @@ def provider_stub():
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     stub.port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     yield stub
     server.shutdown()

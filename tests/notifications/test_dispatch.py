@@ -197,7 +197,9 @@ def provider(settings) -> Iterator[Provider]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     settings.NOTIFICATIONS_SMS_BACKEND = "http"
     settings.NOTIFICATIONS_SMS_HTTP_URL = f"http://127.0.0.1:{server.server_port}/sms"
