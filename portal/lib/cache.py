@@ -125,12 +125,18 @@ class FailSoftRedisCache(RedisCache):
         return result
 
     def _recover(self) -> None:
-        """Redis may be back: delete what went stale, then close the breaker (raises if not)."""
+        """Redis may be back: delete what went stale, then close the breaker (raises if not).
+
+        With nothing stale, a PING asks: Redis is back only once it has answered, and only then
+        are the local counts dropped (else every retry of a long outage would forget them)."""
         breaker = self._breaker
         with breaker.lock:
             dirty = list(breaker.dirty)
+        client = self._cache.get_client(None, write=True)
         if dirty:
-            self._cache.get_client(None, write=True).delete(*dirty)
+            client.delete(*dirty)
+        else:
+            client.ping()
         with breaker.lock:
             breaker.dirty.difference_update(dirty)
             if breaker.down:

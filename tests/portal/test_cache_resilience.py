@@ -108,6 +108,20 @@ def test_rate_limit_keys_count_in_local_memory_while_redis_is_down(shared_cache)
     assert cache.get("something-else") is None  # other keys are plain misses
 
 
+def test_local_counts_outlive_the_breakers_retries_while_redis_stays_down(shared_cache, caplog):
+    """Each time the breaker's retry time passes, the next call tries Redis again. With no lost
+    write to undo, that try once declared Redis back without asking it, and emptied the local
+    counts: a sign-in limit then forgot its failures every few seconds of an outage."""
+    cache = caches["default"]
+    caplog.set_level(logging.WARNING, logger="portal.lib.cache")
+    key = "allauth:rl:account:login_failed:key"
+    cache.set(key, [1.0, 2.0, 3.0], 300)
+    for _ in range(3):
+        cache._breaker.open_until = 0.0  # the retry time has passed (instead of waiting 0.3 s)
+        assert cache.get(key) == [1.0, 2.0, 3.0]
+    assert not [r for r in caplog.records if "reachable again" in r.getMessage()]
+
+
 def test_it_uses_redis_again_once_it_answers(shared_cache, redis_server):
     cache = caches["default"]
     assert cache.get("k") is None  # down: the breaker opens
