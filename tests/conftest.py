@@ -8,6 +8,7 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -65,23 +66,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 # `make test` runs the time-sensitive packages again with the clock set to a few hard instants
 # (a Sunday night, a weekday morning, the spring DST change): ACCUEIL_TEST_NOW holds one or
-# several, comma-separated, each an ISO date and time with its offset. The clock then starts
-# there for every test and ticks on; with several, every test runs once at each (one pytest
-# session instead of one per instant: one start-up, one collection, workers kept busy). A test
-# that freezes time itself (time_machine.travel) still wins inside its own block.
+# several, comma-separated, each an ISO date and time with its offset, or "now" for the wall
+# clock. The clock then starts there for every test and ticks on; with several, every test runs
+# once at each (in one pytest session: one start-up, one collection, workers kept busy). With
+# ACCUEIL_TEST_CLOCK_PATHS (space-separated directories) only the tests under them run at every
+# instant, and the others once on the wall clock: `make test` runs the whole suite and the clock
+# passes in one session that way. Tests marked real_clock (subprocesses, which the travel cannot
+# reach) run once, on the wall clock. A test that freezes time itself (time_machine.travel)
+# still wins inside its own block.
 TEST_NOW = os.environ.get("ACCUEIL_TEST_NOW", "")
 TEST_INSTANTS = [instant.strip() for instant in TEST_NOW.split(",") if instant.strip()]
+CLOCK_PATHS = [
+    Path(path).resolve() for path in os.environ.get("ACCUEIL_TEST_CLOCK_PATHS", "").split()
+]
+
+
+def _at_every_instant(metafunc: pytest.Metafunc) -> bool:
+    if metafunc.definition.get_closest_marker("real_clock") is not None:
+        return False
+    if not CLOCK_PATHS:
+        return True
+    path = Path(str(metafunc.definition.path)).resolve()
+    return any(path.is_relative_to(directory) for directory in CLOCK_PATHS)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if len(TEST_INSTANTS) > 1 and "start_instant" in metafunc.fixturenames:
-        metafunc.parametrize("start_instant", TEST_INSTANTS, ids=TEST_INSTANTS)
+        if _at_every_instant(metafunc):
+            values = ["" if instant == "now" else instant for instant in TEST_INSTANTS]
+            metafunc.parametrize("start_instant", values, ids=TEST_INSTANTS)
 
 
 @pytest.fixture
-def start_instant(request: pytest.FixtureRequest) -> str:
+def start_instant() -> str:
     """The instant this test's clock starts at ("" for the wall clock)."""
-    return getattr(request, "param", TEST_INSTANTS[0] if TEST_INSTANTS else "")
+    if CLOCK_PATHS or not TEST_INSTANTS or TEST_INSTANTS[0] == "now":
+        return ""
+    return TEST_INSTANTS[0]
 
 
 @pytest.fixture(autouse=True)
@@ -90,6 +111,16 @@ def _test_clock(start_instant: str) -> Iterator[None]:
         yield
         return
     with time_machine.travel(datetime.fromisoformat(start_instant), tick=True):
+        yield
+
+
+@pytest.fixture
+def one_clock_minute(_test_clock) -> Iterator[None]:
+    """Rate limits count per clock minute: the test starts 5 s into a minute and the clock
+    ticks on, so a burst of calls never straddles two windows, whatever the wall clock says
+    (a flood test that crossed a minute let one call too many through)."""
+    start = datetime.now().astimezone().replace(second=5, microsecond=0)
+    with time_machine.travel(start, tick=True):
         yield
 
 

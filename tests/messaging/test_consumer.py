@@ -163,6 +163,7 @@ async def test_a_frame_naming_another_conversation_is_ignored_and_logged(
     await comm.disconnect()
 
 
+@pytest.mark.usefixtures("one_clock_minute")
 async def test_floods_are_rate_limited_with_a_clear_message(as_client, conversation):
     comm, _ = await opened(as_client, conversation.pk, last_seq=1)
     with override_settings(ACCUEIL_MESSAGING_RATE_PER_MINUTE=3):

@@ -68,6 +68,7 @@ def _send(http, conversation, body: str, token: str):
 @pytest.mark.redis
 @pytest.mark.django_db(transaction=True)  # announcements run on commit, as in production
 @pytest.mark.usefixtures("clearable_access_log")
+@pytest.mark.usefixtures("one_clock_minute")
 def test_a_chat_post_is_stored_and_the_sender_told_while_redis_is_down(
     redis_down, settings, as_client, conversation
 ):

@@ -181,6 +181,7 @@ def test_read_marks_only_move_forward(conversation, vet, client_user):
     assert conversation.client_read_seq == 2
 
 
+@pytest.mark.usefixtures("one_clock_minute")
 def test_it_rate_limits_floods(conversation, client_user):
     with override_settings(ACCUEIL_MESSAGING_RATE_PER_MINUTE=3):
         for _ in range(2):  # the first message already counted
