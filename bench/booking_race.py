@@ -38,10 +38,10 @@ def setup(var_dir: str, *, migrate: bool = True) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
+    from bench import migrated
 
     if migrate:
-        call_command("migrate", verbosity=0, interactive=False)
+        migrated.migrate()
 
 
 def main() -> None:

@@ -33,6 +33,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Not bench/ itself: bench/http.py would shadow the standard library's http package.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
+
+from bench import migrated  # noqa: E402
+
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 LEASE_SECONDS = 5
 
@@ -177,7 +180,6 @@ def wait_until(predicate, timeout: float, poll: float = 0.1) -> float:
 def phase_main(args) -> None:
     """One database: floor, schedule, dispatch, crash. Prints one JSON line."""
     setup_django()
-    from django.core.management import call_command
     from django.db import connection, transaction
     from django_tasks_db.models import DBTaskResult
 
@@ -185,7 +187,7 @@ def phase_main(args) -> None:
     from notifications.tasks import noop
 
     env = dict(os.environ)
-    call_command("migrate", verbosity=0)
+    migrated.migrate()
     clients = seed(500)
     log_path = os.path.join(os.environ["ACCUEIL_VAR_DIR"], "provider-calls.log")
     result: dict[str, object] = {"vendor": connection.vendor, "count": args.count}
@@ -256,14 +258,13 @@ def phase_main(args) -> None:
 def race_main(args) -> None:
     """Threads of one process dispatch the same rows at once: how many sends per row?"""
     setup_django()
-    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
     from notifications import backends, services
     from notifications.models import Channel, Kind, Notification, Status
 
-    call_command("migrate", verbosity=0)
+    migrated.migrate()
     clients = seed(5)
     now = timezone.now()
     Notification.objects.bulk_create(
@@ -345,7 +346,7 @@ def postgres_database(name: str) -> tuple[str, str]:
 
         with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.execute(f'CREATE DATABASE "{name}"')
+            admin.execute(migrated.create_database_sql(name))
     except Exception as error:
         return "", f"PostgreSQL does not answer at {PG_ADMIN} ({error.__class__.__name__})"
     return PG_ADMIN.replace("postgresql://", "postgres://").rsplit("/", 1)[0] + f"/{name}", ""

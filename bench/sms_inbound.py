@@ -66,9 +66,9 @@ def _setup(var_dir: str) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
+    from bench import migrated
 
-    call_command("migrate", verbosity=0, interactive=False)
+    migrated.migrate()
 
 
 def _seed(count: int) -> list[str]:
@@ -161,7 +161,9 @@ def race(count: int, threads: int, pg_admin: str) -> dict:
 
             with psycopg.connect(pg_admin, autocommit=True, connect_timeout=3) as admin:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                admin.execute(f'CREATE DATABASE "{name}"')
+                from bench import migrated
+
+                admin.execute(migrated.create_database_sql(name))
             base = pg_admin.replace("postgresql://", "postgres://").rsplit("/", 1)[0]
             os.environ["DATABASE_URL"] = f"{base}/{name}"
         else:

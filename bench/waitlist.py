@@ -43,10 +43,10 @@ def setup(var_dir: str, *, migrate: bool = True) -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
+    from bench import migrated
 
     if migrate:
-        call_command("migrate", verbosity=0, interactive=False)
+        migrated.migrate()
     # Measure the waitlist, not the outbox: notifications and wave tasks become no-ops.
     from notifications import services as notifications
     from waitlist import services as waitlist

@@ -6,8 +6,13 @@ ACCUEIL_TEST_SCHEMA_TEMPLATE names the file, which bin/test-all makes anew for e
 holds this checkout's migrations, never an older run's). The first worker that needs it creates
 its database as Django does (the migrations, then the post-migrate rows: content types and
 permissions) and saves a copy; the others, in this pass and the next, wait for it and copy it
-page by page (SQLite's backup API: tables, indexes, triggers, the rows, all of it). Anything
-else (PostgreSQL, a SQLite file, keepdb, no variable) goes Django's way.
+page by page (SQLite's backup API: tables, indexes, triggers, the rows, all of it).
+
+On PostgreSQL the same: the first worker migrates a template database (the test database's name
+with "_template" for the worker's suffix, made anew every run), the others wait for it, and each
+worker's database is `CREATE DATABASE ... TEMPLATE` of it. ACCUEIL_TEST_PG_TEMPLATE then names it
+for the races the tests start (bench/migrated.py). Anything else (a SQLite file, keepdb, no
+variable) goes Django's way.
 """
 
 import fcntl
@@ -22,6 +27,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if not path:
         return
     from django.conf import settings
+    from django.db.backends.base.creation import BaseDatabaseCreation
     from django.db.backends.sqlite3.creation import DatabaseCreation
 
     migrate = DatabaseCreation.create_test_db
@@ -29,6 +35,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
     def create_test_db(self, verbosity=1, autoclobber=False, serialize=None, keepdb=False):
         name = self._get_test_db_name()
+        if self.connection.vendor == "postgresql" and not keepdb and serialize is None:
+            return _from_postgres_template(self, migrate, name, template, verbosity)
         if keepdb or serialize is not None or not self.is_in_memory_db(name):
             return migrate(self, verbosity, autoclobber, serialize, keepdb)
         with open(f"{template}.lock", "w") as lock:
@@ -58,6 +66,37 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         return name
 
     DatabaseCreation.create_test_db = create_test_db
+    BaseDatabaseCreation.create_test_db = create_test_db
+
+
+def _from_postgres_template(creation, migrate, name: str, template: Path, verbosity: int) -> str:
+    from django.conf import settings
+
+    connection = creation.connection
+    source = f"{name.rsplit('_gw', 1)[0]}_template"
+    made = Path(f"{template}.postgres")
+    with open(f"{template}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not made.exists():
+            test_settings = connection.settings_dict["TEST"]
+            saved = test_settings.get("NAME")
+            test_settings["NAME"] = source
+            try:
+                migrate(creation, verbosity, True, None, False)  # drops an earlier run's
+            finally:
+                test_settings["NAME"] = saved
+            made.write_text(source)
+        connection.close()  # no session may use a template while it is copied
+        if verbosity >= 1:
+            creation.log(f"Copying test database for alias {connection.alias!r} from {source}...")
+        with creation._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    settings.DATABASES[connection.alias]["NAME"] = name
+    connection.settings_dict["NAME"] = name
+    connection.ensure_connection()
+    os.environ["ACCUEIL_TEST_PG_TEMPLATE"] = source
+    return name
 
 
 def _sqlite_connect(target: str, **options):
