@@ -8,7 +8,7 @@ PORT ?= 8000
 # xdist workers for the test suite; "auto" is one per core.
 WORKERS ?= auto
 
-.PHONY: run test lint format install migrate vendor messages bench-booking bench-records \
+.PHONY: run test lint format install migrate vendor messages screenshots bench-booking bench-records \
         bench-notifications bench-messaging bench-waitlist bench-emergency bench-http bench-load \
         bench-security bench-agenda bench-webhooks bench-api bench-sms \
         serve-prod clean
@@ -49,6 +49,12 @@ test: lint
 	@bin/ensure-chromium
 	@bin/ensure-nginx
 	bin/test-all $(WORKERS)
+
+# The browser journeys again, taking their screenshots (tests/browser/screenshots/, phone and
+# desktop widths); `make test` leaves them out to save the CPU.
+screenshots: install
+	@bin/ensure-chromium
+	ACCUEIL_SCREENSHOTS=1 $(PY) -m pytest -n $$(nproc) --dist worksteal -q -m browser tests/browser
 
 messages: install
 	bin/messages

@@ -2,9 +2,9 @@
 
 pytest-django's live server speaks WSGI only, and pages open websockets (live unread counts,
 conversations), so daphne runs in a thread of this process for the whole session, sharing the
-test database. Every journey gets a fresh browser context; `snap` saves a screenshot at the
-current width and `snap_widths` at a phone's and a desktop's, into tests/browser/screenshots/
-(ignored by git).
+test database. Every journey gets a fresh browser context; under `make screenshots`
+(ACCUEIL_SCREENSHOTS=1) `snap` saves a screenshot at the current width and `snap_widths` at a
+phone's and a desktop's, into tests/browser/screenshots/ (ignored by git).
 
 Signing in: `sign_in` and `sign_in_staff` post the sign-in form (and the code) from this
 process through the real views, hand the browser the session cookie and open the page the form
@@ -293,25 +293,45 @@ DARK_RULES = ["color-contrast", "link-in-text-block"]
 SCHEMES = ("light", "dark")
 
 
-# What a check depends on, as a key: the page (path and query), the viewport, the element with
-# focus and the one under the mouse (their styles may change a colour), and a hash of the
-# document's HTML without what changes on every render (CSRF tokens) or what marks the check
-# itself. Reading it also clears the mark, so a page whose state was already checked is not
-# asked again. The language is part of the HTML (<html lang>), the colour schemes are both
-# checked each time.
+# What a check depends on, as a key: the page's shape, not its words or its numbers. axe's rules
+# look at elements, roles, attributes, colours and whether a name or a text is there, not at what
+# it says: so the key is the path and query and the HTML with every run of digits made 0 (ids,
+# dates, counts), every text and every word-carrying attribute (labels, titles, values) reduced to
+# "there or not", and the language marks (<html lang>, the switcher's selected option) dropped,
+# plus the viewport, the element with focus and the one under the mouse (their styles may change
+# a colour) and whether template syntax shows (the check's own text rule). A journey's English
+# run then reuses its French run's checks where the pages have the same shape, and so do two
+# journeys through the same page with other rows. Reading the key also clears the mark, so a state
+# already checked is not asked again; both colour schemes are checked each time.
 A11Y_STATE = """() => {
   delete document.documentElement.dataset.a11yDue;
   const all = Array.from(document.querySelectorAll("*"));
   const hovered = Array.from(document.querySelectorAll(":hover")).pop();
+  const leaked = /\\{[#%]/.test(document.body ? document.body.innerText : "");
   const root = document.documentElement.cloneNode(true);
-  for (const token of root.querySelectorAll("input[name=csrfmiddlewaretoken]")) {
-    token.removeAttribute("value");
+  root.removeAttribute("lang");
+  const words = ["aria-label", "aria-description", "aria-valuetext", "title", "alt",
+    "placeholder", "value", "content", "lang", "hreflang", "selected"];
+  for (const element of root.querySelectorAll("*")) {
+    for (const name of words) {
+      const value = element.getAttribute(name);
+      if (value === null) continue;
+      if (name === "lang" || name === "hreflang" || name === "selected") {
+        element.removeAttribute(name);
+      } else {
+        element.setAttribute(name, value.trim() ? "T" : "");
+      }
+    }
   }
   for (const element of root.querySelectorAll("[hx-headers]")) {
     element.setAttribute("hx-headers", element.getAttribute("hx-headers")
       .replace(/"X-CSRFToken"\\s*:\\s*"[^"]*"/i, ""));
   }
-  const html = root.outerHTML;
+  const texts = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  for (let text = texts.nextNode(); text; text = texts.nextNode()) {
+    text.data = text.data.trim() ? "T" : "";
+  }
+  const html = root.outerHTML.replace(/[0-9]+/g, "0");
   let h1 = 0xdeadbeef, h2 = 0x41c6ce57;  // cyrb53
   for (let i = 0; i < html.length; i++) {
     const c = html.charCodeAt(i);
@@ -321,7 +341,7 @@ A11Y_STATE = """() => {
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
   return [
-    document.documentElement.lang, location.pathname + location.search,
+    (location.pathname + location.search).replace(/[0-9]+/g, "0"), leaked,
     `${innerWidth}x${innerHeight}`, all.indexOf(document.activeElement), all.indexOf(hovered),
     `${html.length}:${(h2 >>> 0).toString(16)}${(h1 >>> 0).toString(16)}`,
   ].join(" ");
@@ -480,15 +500,25 @@ def say(language):
     return lambda french, english: french if language == "fr" else english
 
 
+# A screenshot is a full-page render and a PNG (about 190 a run, a tenth of the journeys' CPU):
+# `make test` leaves them out, `make screenshots` (ACCUEIL_SCREENSHOTS=1) runs the journeys and
+# takes them.
+SCREENSHOTS_TAKEN = os.environ.get("ACCUEIL_SCREENSHOTS") == "1"
+
+
 def snap(page: Page, name: str) -> Path:
-    SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    if not SCREENSHOTS_TAKEN:
+        return path
+    SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=path, full_page=True)
     return path
 
 
 def snap_widths(page: Page, name: str) -> None:
     """The same screen at a phone's and at a desktop's width."""
+    if not SCREENSHOTS_TAKEN:
+        return
     size = page.viewport_size
     for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         page.set_viewport_size(viewport)

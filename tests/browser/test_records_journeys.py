@@ -13,7 +13,14 @@ from portal.demo import DEMO_PASSWORD
 from records import services
 from records.models import EntryKind, Patient, Report
 from tests import factories
-from tests.browser.conftest import SCREENSHOTS, current_code, demo_staff, snap, snap_widths
+from tests.browser.conftest import (
+    SCREENSHOTS,
+    SCREENSHOTS_TAKEN,
+    current_code,
+    demo_staff,
+    snap,
+    snap_widths,
+)
 from tests.records.factories import make_entry, make_report, make_weight, pdf_bytes
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -106,6 +113,7 @@ def test_an_owner_filters_the_timeline_sees_the_weights_and_downloads_a_report(
     assert saved.read_bytes().startswith(b"%PDF-")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("language", ["fr", "en"])
 def test_a_vet_records_a_vaccination_and_publishes_a_written_report(
     clock, demo_clinic, any_page: Page, say, language
@@ -183,7 +191,10 @@ def test_a_vet_records_a_vaccination_and_publishes_a_written_report(
 
 def _look_at_the_report(page: Page, pdf: bytes, report: Report) -> None:
     """A PNG of the report to look at: its first PDF page when a rasteriser is installed,
-    else the very HTML WeasyPrint laid out, drawn by chromium at A4 width."""
+    else the very HTML WeasyPrint laid out, drawn by chromium at A4 width (`make screenshots`)."""
+    if not SCREENSHOTS_TAKEN:
+        return
+    SCREENSHOTS.mkdir(exist_ok=True)
     try:
         import pypdfium2
     except ImportError:
