@@ -44,8 +44,32 @@ settings.ACCUEIL_MASTER_KEYS = "test1:" + "A" * 43 + "="
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+# `make test`'s second pass, on PostgreSQL and Redis, sets ACCUEIL_TEST_SERVICES_ONLY=1: it runs
+# the tests that can see those services (every test with a database fixture, and those marked
+# postgres or redis) and leaves out the others, pure rules and parsers, which the first pass ran
+# and which would run the same code again.
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
+def _sees_the_services(item: pytest.Item) -> bool:
+    if item.get_closest_marker("django_db") or "postgres" in item.keywords:
+        return True
+    if "redis" in item.keywords:
+        return True
+    return bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked postgres/redis skip, with the reason, where the service is not configured."""
+    """Tests marked postgres/redis skip, with the reason, where the service is not configured.
+    Under ACCUEIL_TEST_SERVICES_ONLY=1 the tests that cannot see them are deselected."""
+    if os.environ.get("ACCUEIL_TEST_SERVICES_ONLY") == "1":
+        left_out = [item for item in items if not _sees_the_services(item)]
+        if left_out:
+            config.hook.pytest_deselected(items=left_out)
+            items[:] = [item for item in items if _sees_the_services(item)]
+    # The slow tests first (stable, so every xdist worker sees the same order): spread over the
+    # workers from the start instead of one of them finishing a long test while the others wait.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     vendor = settings.DATABASES["default"]["ENGINE"]
     for item in items:
         if "postgres" in item.keywords and "postgresql" not in vendor:
@@ -91,10 +115,10 @@ def _at_every_instant(metafunc: pytest.Metafunc) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if len(TEST_INSTANTS) > 1 and "start_instant" in metafunc.fixturenames:
-        if _at_every_instant(metafunc):
-            values = ["" if instant == "now" else instant for instant in TEST_INSTANTS]
-            metafunc.parametrize("start_instant", values, ids=TEST_INSTANTS)
+    several = len(TEST_INSTANTS) > 1 and "start_instant" in metafunc.fixturenames
+    if several and _at_every_instant(metafunc):
+        values = ["" if instant == "now" else instant for instant in TEST_INSTANTS]
+        metafunc.parametrize("start_instant", values, ids=TEST_INSTANTS)
 
 
 @pytest.fixture

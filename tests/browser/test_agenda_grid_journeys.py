@@ -63,6 +63,7 @@ def cell(page: Page, practitioner, start: datetime):
     )
 
 
+@pytest.mark.slow
 def test_reception_books_from_a_free_cell(
     any_page: Page, say, width, reception, client_user, grid_day
 ):

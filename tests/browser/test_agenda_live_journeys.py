@@ -29,6 +29,7 @@ from tests.browser.conftest import (
 )
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("clearable_access_log", "one_database"),
 ]

@@ -17,7 +17,7 @@ from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
 from tests.browser.conftest import current_code, demo_user, snap_widths
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 EVERY_DAY = [(time(8), time(12), True), (time(13), time(20), True), (time(20), time(22), False)]
 WEEKDAYS = {

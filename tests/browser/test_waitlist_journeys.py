@@ -58,6 +58,7 @@ def _phone(browser: Browser, live_server, language: str) -> tuple[Page, list[str
     return open_page(browser, live_server.url, language)
 
 
+@pytest.mark.slow
 def test_a_cancelled_slot_goes_to_the_first_of_two_waiting_clients(
     any_page: Page, say, language, browser: Browser, live_server, world, client_user, settings
 ):

@@ -9,7 +9,7 @@ from django.conf import settings
 from tests.messaging import servers
 from tests.messaging.wsclient import WsClient
 
-pytestmark = pytest.mark.redis
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

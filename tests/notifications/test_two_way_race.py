@@ -18,7 +18,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench" / "sms_inbound.py"
 
 # Subprocesses on the real clock: ACCUEIL_TEST_NOW cannot move them (make test's clock passes
 # skip them).
-pytestmark = pytest.mark.real_clock
+pytestmark = [pytest.mark.real_clock, pytest.mark.slow]
 
 
 def _race(*arguments: str) -> dict:

@@ -144,6 +144,7 @@ def get(url: str, timeout: float = 2.0):
         return error.code, dict(error.headers), error.read()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.redis
 @needs_nginx

@@ -418,6 +418,7 @@ def test_the_stranger_reaches_none_of_the_owners_objects(world):
     assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.slow
 def test_a_client_is_refused_on_every_staff_page(world):
     http = _sessions(world)
     wrong = []

@@ -22,7 +22,7 @@ RACE = Path(__file__).resolve().parents[2] / "bench" / "waitlist.py"
 
 # The races run in subprocesses on the real clock: ACCUEIL_TEST_NOW cannot move them, so the
 # clock passes of `make test` (pass 3) skip them; passes 1 and 2 run them.
-pytestmark = pytest.mark.real_clock
+pytestmark = [pytest.mark.real_clock, pytest.mark.slow]
 
 
 def _race(env: dict[str, str], *extra: str) -> dict:
