@@ -89,7 +89,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # `make test` runs the time-sensitive packages again with the clock set to a few hard instants
-# (a Sunday night, a weekday morning, the spring DST change): ACCUEIL_TEST_NOW holds one or
+# (a Sunday night, the spring DST change): ACCUEIL_TEST_NOW holds one or
 # several, comma-separated, each an ISO date and time with its offset, or "now" for the wall
 # clock. The clock then starts there for every test and ticks on; with several, every test runs
 # once at each (in one pytest session: one start-up, one collection, workers kept busy). With
