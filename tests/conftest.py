@@ -52,9 +52,9 @@ DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
 
 
 def _sees_the_services(item: pytest.Item) -> bool:
-    if item.get_closest_marker("django_db") or "postgres" in item.keywords:
-        return True
-    if "redis" in item.keywords:
+    if item.get_closest_marker("django_db") or any(
+        marker in item.keywords for marker in ("postgres", "redis")
+    ):
         return True
     return bool(DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
 
@@ -63,10 +63,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests marked postgres/redis skip, with the reason, where the service is not configured.
     Under ACCUEIL_TEST_SERVICES_ONLY=1 the tests that cannot see them are deselected."""
     if os.environ.get("ACCUEIL_TEST_SERVICES_ONLY") == "1":
-        left_out = [item for item in items if not _sees_the_services(item)]
+        kept, left_out = [], []
+        for item in items:
+            (kept if _sees_the_services(item) else left_out).append(item)
         if left_out:
             config.hook.pytest_deselected(items=left_out)
-            items[:] = [item for item in items if _sees_the_services(item)]
+            items[:] = kept
     # The slow tests first (stable, so every xdist worker sees the same order): spread over the
     # workers from the start instead of one of them finishing a long test while the others wait.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
@@ -88,16 +90,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             )
 
 
-# `make test` runs the time-sensitive packages again with the clock set to a few hard instants
-# (a Sunday night, the spring DST change): ACCUEIL_TEST_NOW holds one or
-# several, comma-separated, each an ISO date and time with its offset, or "now" for the wall
-# clock. The clock then starts there for every test and ticks on; with several, every test runs
-# once at each (in one pytest session: one start-up, one collection, workers kept busy). With
-# ACCUEIL_TEST_CLOCK_PATHS (space-separated directories) only the tests under them run at every
-# instant, and the others once on the wall clock: `make test` runs the whole suite and the clock
-# passes in one session that way. Tests marked real_clock (subprocesses, which the travel cannot
-# reach) run once, on the wall clock. A test that freezes time itself (time_machine.travel)
-# still wins inside its own block.
+# `make test` runs the time-sensitive packages with the clock set to a few hard instants (a
+# Sunday night, the spring DST change): ACCUEIL_TEST_NOW holds one or several, comma-separated,
+# each an ISO date and time with its offset. The clock then starts there for every test and
+# ticks on; with several, every test runs once at each (in one pytest session: one start-up, one
+# collection, workers kept busy). With ACCUEIL_TEST_CLOCK_PATHS (space-separated directories)
+# only the tests under them run at the instants, and the others on the wall clock: `make test`'s
+# first pass runs the whole suite and the clock runs in one session that way. Tests marked
+# real_clock (subprocesses, which the travel cannot reach) run once, on the wall clock. A test
+# that freezes time itself (time_machine.travel) still wins inside its own block.
 TEST_NOW = os.environ.get("ACCUEIL_TEST_NOW", "")
 TEST_INSTANTS = [instant.strip() for instant in TEST_NOW.split(",") if instant.strip()]
 CLOCK_PATHS = [
@@ -115,18 +116,16 @@ def _at_every_instant(metafunc: pytest.Metafunc) -> bool:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    several = len(TEST_INSTANTS) > 1 and "start_instant" in metafunc.fixturenames
-    if several and _at_every_instant(metafunc):
-        values = ["" if instant == "now" else instant for instant in TEST_INSTANTS]
-        metafunc.parametrize("start_instant", values, ids=TEST_INSTANTS)
+    # One instant and no paths: the fixture's default gives it to every test, no parameter needed.
+    wanted = len(TEST_INSTANTS) > 1 or (CLOCK_PATHS and TEST_INSTANTS)
+    if wanted and "start_instant" in metafunc.fixturenames and _at_every_instant(metafunc):
+        metafunc.parametrize("start_instant", TEST_INSTANTS, ids=TEST_INSTANTS)
 
 
 @pytest.fixture
 def start_instant() -> str:
     """The instant this test's clock starts at ("" for the wall clock)."""
-    if CLOCK_PATHS or not TEST_INSTANTS or TEST_INSTANTS[0] == "now":
-        return ""
-    return TEST_INSTANTS[0]
+    return "" if CLOCK_PATHS or not TEST_INSTANTS else TEST_INSTANTS[0]
 
 
 @pytest.fixture(autouse=True)

@@ -184,6 +184,23 @@ def daphne_server() -> Iterator[tuple[str, object]]:
     reactor.callFromThread(reactor.stop)
 
 
+def off_the_loop(function, /, **kwargs):
+    """Run a service from a plain thread and return what it returned: Playwright's event loop
+    owns the test's thread, and services announce through async_to_sync after commit."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(function(**kwargs)))
+    thread.start()
+    thread.join()
+    # The notice went through the in-memory channel layer from that thread's own event loop:
+    # it woke the consumer's waiting future on daphne's loop without waking the loop itself
+    # (asyncio's call_soon is not thread-safe), so the page heard it only at the loop's next
+    # I/O. A callFromThread wakes it, as a notice sent by one of daphne's own requests would.
+    from twisted.internet import reactor
+
+    reactor.callFromThread(lambda: None)
+    return result[0]
+
+
 class _SameThread:
     """Stands in for asgiref's ThreadSensitiveContext: every request's sync code then runs in
     daphne's one sync thread, like the consumers' database calls, so the in-memory test
@@ -309,18 +326,14 @@ A11Y_STATE = """() => {
   const hovered = Array.from(document.querySelectorAll(":hover")).pop();
   const leaked = /\\{[#%]/.test(document.body ? document.body.innerText : "");
   const root = document.documentElement.cloneNode(true);
-  root.removeAttribute("lang");
+  const languageMarks = ["lang", "hreflang", "selected"];
   const words = ["aria-label", "aria-description", "aria-valuetext", "title", "alt",
-    "placeholder", "value", "content", "lang", "hreflang", "selected"];
-  for (const element of root.querySelectorAll("*")) {
+    "placeholder", "value", "content"];
+  for (const element of [root, ...root.querySelectorAll("*")]) {
+    for (const name of languageMarks) element.removeAttribute(name);
     for (const name of words) {
       const value = element.getAttribute(name);
-      if (value === null) continue;
-      if (name === "lang" || name === "hreflang" || name === "selected") {
-        element.removeAttribute(name);
-      } else {
-        element.setAttribute(name, value.trim() ? "T" : "");
-      }
+      if (value !== null) element.setAttribute(name, value.trim() ? "T" : "");
     }
   }
   for (const element of root.querySelectorAll("[hx-headers]")) {

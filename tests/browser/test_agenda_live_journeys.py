@@ -7,7 +7,6 @@ Pages come from conftest's `open_page` (any console, CSP or accessibility error 
 journey), as in tests/browser/test_messaging_live.py, so that one journey opens two browsers.
 """
 
-import threading
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
@@ -23,6 +22,7 @@ from tests.booking.factories import make_practitioner, make_service
 from tests.browser.conftest import (
     DESKTOP,
     check_before_closing,
+    off_the_loop,
     open_page,
     sign_in_staff,
     until_sockets_closed,
@@ -37,23 +37,6 @@ pytestmark = [
 TABLET = {"width": 820, "height": 1180}
 LIVE = 5_000  # ms: "within a second" on the server (tests/booking/test_agenda_live.py), plus
 # the grid's debounce and its reload over HTTP on a loaded test machine
-
-
-def off_the_loop(function, /, **kwargs):
-    """Run a service from a plain thread: Playwright's event loop owns this one, and the agenda
-    notice goes out through async_to_sync after commit."""
-    result = []
-    thread = threading.Thread(target=lambda: result.append(function(**kwargs)))
-    thread.start()
-    thread.join()
-    # The notice went through the in-memory channel layer from that thread's own event loop:
-    # it woke the consumer's waiting future on daphne's loop without waking the loop itself
-    # (asyncio's call_soon is not thread-safe), so the page heard it only at the loop's next
-    # I/O. A callFromThread wakes it, as a notice sent by one of daphne's own requests would.
-    from twisted.internet import reactor
-
-    reactor.callFromThread(lambda: None)
-    return result[0]
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from messaging.models import Conversation, Kind, Message
 from tests import factories
 from tests.browser.conftest import (
     check_before_closing,
+    off_the_loop,
     open_page,
     sign_in,
     sign_in_staff,
@@ -33,23 +34,6 @@ pytestmark = [
 
 # The websocket the test itself cuts (server side) is reported by chromium while reconnecting.
 EXPECTED_WHEN_CUT = ("WebSocket connection to", "[object Event]")
-
-
-def off_the_loop(function, /, **kwargs):
-    """Run a service from a plain thread: Playwright's event loop owns this one, and services
-    announce through async_to_sync after commit."""
-    result = []
-    thread = threading.Thread(target=lambda: result.append(function(**kwargs)))
-    thread.start()
-    thread.join()
-    # The notice went through the in-memory channel layer from that thread's own event loop:
-    # it woke the consumer's waiting future on daphne's loop without waking the loop itself
-    # (asyncio's call_soon is not thread-safe), so the page heard it only at the loop's next
-    # I/O. A callFromThread wakes it, as a notice sent by one of daphne's own requests would.
-    from twisted.internet import reactor
-
-    reactor.callFromThread(lambda: None)
-    return result[0]
 
 
 @pytest.fixture
