@@ -184,20 +184,30 @@ def daphne_server() -> Iterator[tuple[str, object]]:
     reactor.callFromThread(reactor.stop)
 
 
-def off_the_loop(function, /, **kwargs):
-    """Run a service from a plain thread and return what it returned: Playwright's event loop
-    owns the test's thread, and services announce through async_to_sync after commit."""
-    result = []
-    thread = threading.Thread(target=lambda: result.append(function(**kwargs)))
+def off_the_loop(function, /, *args, **kwargs):
+    """Run a service from a plain thread and return what it returned (or raise what it raised):
+    Playwright's event loop owns the test's thread, and what runs after commit (live notices,
+    the waitlist's offers, notifications) goes through async_to_sync."""
+    result, failure = [], []
+
+    def run() -> None:
+        try:
+            result.append(function(*args, **kwargs))
+        except Exception as error:
+            failure.append(error)
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join()
-    # The notice went through the in-memory channel layer from that thread's own event loop:
-    # it woke the consumer's waiting future on daphne's loop without waking the loop itself
+    # A notice went through the in-memory channel layer from that thread's own event loop: it
+    # woke the consumer's waiting future on daphne's loop without waking the loop itself
     # (asyncio's call_soon is not thread-safe), so the page heard it only at the loop's next
     # I/O. A callFromThread wakes it, as a notice sent by one of daphne's own requests would.
     from twisted.internet import reactor
 
     reactor.callFromThread(lambda: None)
+    if failure:
+        raise failure[0]
     return result[0]
 
 

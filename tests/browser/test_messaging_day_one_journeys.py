@@ -7,7 +7,6 @@ error, which includes every CSP violation ("Refused to apply inline style…").
 """
 
 import re
-import threading
 from datetime import timedelta
 
 import pytest
@@ -18,7 +17,7 @@ from playwright.sync_api import Page, expect
 from messaging import services
 from messaging.models import Kind, Message, QuickReply
 from portal.lib import hours
-from tests.browser.conftest import sign_in, sign_in_staff
+from tests.browser.conftest import off_the_loop, sign_in, sign_in_staff
 from tests.messaging.conftest import hours_unknown, notices  # noqa: F401
 
 pytestmark = [
@@ -31,16 +30,6 @@ PNG = (
     b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84"
     b"\x00\x00\x00\x00IEND\xaeB`\x82"
 )
-
-
-def off_the_loop(function, /, **kwargs):
-    """Run a service from a plain thread: Playwright's event loop owns this one, and services
-    announce through async_to_sync after commit."""
-    result = []
-    thread = threading.Thread(target=lambda: result.append(function(**kwargs)))
-    thread.start()
-    thread.join()
-    return result[0]
 
 
 def _connected(page: Page) -> None:

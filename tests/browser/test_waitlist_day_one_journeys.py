@@ -4,7 +4,6 @@ cancels an appointment (off the 15-minute grid, as real agendas have) the offer 
 can be taken."""
 
 import re
-import threading
 from datetime import datetime, time, timedelta
 
 import pytest
@@ -16,31 +15,12 @@ from booking.models import Appointment
 from portal.models import Clinic
 from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
-from tests.browser.conftest import sign_in, snap_widths
+from tests.browser.conftest import off_the_loop, sign_in, snap_widths
 from waitlist.models import Entry, Offer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("one_database")]
 
 CLAIM = re.compile(r"https?://[^/]+(/waitlist/o/[^/]+/)")
-
-
-def off_the_loop(function, /, *args, **kwargs):
-    """Run a service from a plain thread: Playwright's event loop owns this one, and what runs
-    after commit (the waitlist's offers, notifications) may use async_to_sync."""
-    result, failure = [], []
-
-    def run():
-        try:
-            result.append(function(*args, **kwargs))
-        except Exception as error:
-            failure.append(error)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failure:
-        raise failure[0]
-    return result[0]
 
 
 def test_a_client_joins_the_waitlist_from_the_menu_and_takes_the_slot_staff_freed(
