@@ -891,33 +891,52 @@ def still_valid(appointment_id: int, version: int) -> bool:
 
 def next_opening(now: datetime) -> datetime | None:
     """The next moment the clinic is open (``now`` when open), from everyone's weekly hours."""
+    today = now.astimezone(Clinic.current().tz).date()
+    for _day, intervals in _openings(today - timedelta(days=1), today + timedelta(days=21)):
+        for iv in intervals:
+            if iv.start <= now < iv.end:
+                return now
+            if iv.start > now:
+                return iv.start
+    return None
+
+
+def pickup_deadline(after: datetime, *, open_days: int) -> datetime | None:
+    """When the clinic closes on the `open_days`-th day it opens after `after`'s own day (orders
+    hold a parcel that long: "until Saturday 12:00"), or None when no hours are known within
+    three months."""
+    start = after.astimezone(Clinic.current().tz).date() + timedelta(days=1)
+    seen = 0
+    for _day, intervals in _openings(start, start + timedelta(days=92)):
+        if intervals:
+            seen += 1
+            if seen >= open_days:
+                return max(iv.end for iv in intervals)
+    return None
+
+
+def _openings(first: date, last: date):
+    """(day, the clinic's opening intervals that day, sorted) for each day from first to last,
+    everyone's hours merged, closures applied; nothing when no hours are set at all."""
     from booking.models import Closure, ExtraOpening, WeeklyHours
 
     tz = Clinic.current().tz
-    today = now.astimezone(tz).date()
-    horizon = today + timedelta(days=21)
     ranges = [
         engine.WeeklyRange(h.practitioner_id, h.weekday, h.start, h.end, h.online)
         for h in WeeklyHours.objects.filter(practitioner__is_active=True)
     ]
     extras = [
         engine.ExtraOpening(x.practitioner_id, x.date, x.start, x.end, x.online)
-        for x in ExtraOpening.objects.filter(date__gte=today, date__lte=horizon)
+        for x in ExtraOpening.objects.filter(date__gte=first, date__lte=last)
     ]
     closures = [
         engine.Closure(c.start, c.end)
-        for c in Closure.objects.filter(end__gte=today, start__lte=horizon)
+        for c in Closure.objects.filter(end__gte=first, start__lte=last)
     ]
     if not ranges and not extras:
-        return None
-    day = today - timedelta(days=1)
-    while day <= horizon:
+        return
+    day = first
+    while day <= last:
         expanded = engine.expand_hours(ranges, extras, closures, tz, day, online_only=False)
-        intervals = sorted((iv for ivs in expanded.values() for iv in ivs), key=lambda iv: iv.start)
-        for iv in intervals:
-            if iv.start <= now < iv.end:
-                return now
-            if iv.start > now:
-                return iv.start
+        yield day, sorted((iv for ivs in expanded.values() for iv in ivs), key=lambda iv: iv.start)
         day += timedelta(days=1)
-    return None

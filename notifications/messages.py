@@ -20,7 +20,7 @@ from notifications.models import Channel, Kind, MessageTemplate
 log = logging.getLogger(__name__)
 
 # Fields that may name a patient or hint at care: e-mails only, never a text message.
-MEDICAL_FIELDS = frozenset({"patient_name", "service_name", "care_kind"})
+MEDICAL_FIELDS = frozenset({"patient_name", "service_name", "care_kind", "item", "reason"})
 
 
 @dataclass(frozen=True)
@@ -107,13 +107,74 @@ DEFAULTS: dict[tuple[str, str], Wording] = {
         _(
             "Hello {{ first_name }},\n\n"
             "{{ patient_name }}'s {{ care_kind }} is due on {{ due_date }}.\n"
-            "Book an appointment: {{ booking_url }}\n\n"
+            "{% if renew_url %}Ask for the renewal (one tap): {{ renew_url }}"
+            "{% else %}Book an appointment: {{ booking_url }}{% endif %}\n\n"
             "{{ clinic }}"
         ),
     ),
     (Kind.CARE_REMINDER, Channel.SMS): Wording(
         "",
-        _("{{ sender }}: a care reminder is waiting in your space. Book: {{ booking_url }}"),
+        _(
+            "{{ sender }}: a care reminder is waiting in your space. "
+            "{% if renew_url %}Renew: {{ renew_url }}{% else %}Book: {{ booking_url }}{% endif %}"
+        ),
+    ),
+    # Orders: the text message names neither the item nor the animal (MEDICAL_FIELDS).
+    (Kind.ORDER_READY, Channel.EMAIL): Wording(
+        _("Your order is ready for pick-up until {{ until }}"),
+        _(
+            "Hello {{ first_name }},\n\n"
+            "Your request for {{ patient_name }} ({{ item }}) is ready. You can pick it up at "
+            "{{ site_name }}{% if site_address %}, {{ site_address }}{% endif %}, "
+            "until {{ until }}.\n"
+            "Your request: {{ order_url }}\n\n"
+            "{{ clinic }}"
+        ),
+    ),
+    (Kind.ORDER_READY, Channel.SMS): Wording(
+        "",
+        _(
+            "{{ sender }}: your order is ready at {{ site_name }}"
+            "{% if site_address %}, {{ site_address }}{% endif %}, until {{ until }}."
+        ),
+    ),
+    (Kind.ORDER_WAITING, Channel.EMAIL): Wording(
+        _("Your order is still waiting for you until {{ until }}"),
+        _(
+            "Hello {{ first_name }},\n\n"
+            "Your request for {{ patient_name }} ({{ item }}) is still waiting for you at "
+            "{{ site_name }}, until {{ until }}. If you can no longer come, please tell us.\n"
+            "Your request: {{ order_url }}\n\n"
+            "{{ clinic }}"
+        ),
+    ),
+    (Kind.ORDER_WAITING, Channel.SMS): Wording(
+        "",
+        _(
+            "{{ sender }}: your order is still waiting for you at {{ site_name }}, "
+            "until {{ until }}."
+        ),
+    ),
+    (Kind.ORDER_UPDATE, Channel.EMAIL): Wording(
+        _(
+            "{% if consultation %}Your request needs a consultation"
+            "{% else %}Your request could not be accepted{% endif %}"
+        ),
+        _(
+            "Hello {{ first_name }},\n\n"
+            "{% if consultation %}Before {{ item }} can be given again for {{ patient_name }}, "
+            "the vet needs to see {{ patient_name }}."
+            "{% if booking_url %}\nBook a consultation: {{ booking_url }}{% endif %}"
+            "{% else %}Your request for {{ patient_name }} ({{ item }}) could not be accepted."
+            "{% endif %}"
+            "{% if reason %}\nThe clinic's words: {{ reason }}{% endif %}\n"
+            "Your request: {{ order_url }}\n\n"
+            "{{ clinic }}"
+        ),
+    ),
+    (Kind.ORDER_UPDATE, Channel.SMS): Wording(
+        "",
+        _("{{ sender }}: there is news about your request in your space: {{ order_url }}"),
     ),
     # `count` is more than 1 when several notices were merged into one (services.MERGE_WINDOW).
     (Kind.DOCUMENT_AVAILABLE, Channel.EMAIL): Wording(
@@ -194,13 +255,26 @@ VARIABLES: dict[str, list[str]] = {
         "first_name", "patient_name", "date", "time", "by_clinic", "base_url", "clinic", "sender",
     ],
     Kind.CARE_REMINDER: [
-        "first_name", "patient_name", "care_kind", "due_date", "booking_url", "clinic", "sender",
+        "first_name", "patient_name", "care_kind", "due_date", "booking_url", "renew_url",
+        "clinic", "sender",
     ],
     Kind.DOCUMENT_AVAILABLE: ["first_name", "count", "base_url", "clinic", "sender"],
     Kind.NEW_MESSAGE: ["first_name", "count", "base_url", "clinic", "sender"],
     Kind.WAITLIST_OFFER: [
         "first_name", "day", "time", "practitioner_name", "claim_url", "expires", "clinic",
         "sender",
+    ],
+    Kind.ORDER_READY: [
+        "first_name", "patient_name", "item", "site_name", "site_address", "until",
+        "order_url", "clinic", "sender",
+    ],
+    Kind.ORDER_WAITING: [
+        "first_name", "patient_name", "item", "site_name", "until", "order_url", "clinic",
+        "sender",
+    ],
+    Kind.ORDER_UPDATE: [
+        "first_name", "patient_name", "item", "consultation", "reason", "booking_url",
+        "order_url", "clinic", "sender",
     ],
 }  # fmt: skip
 

@@ -38,6 +38,11 @@ class Kind(models.TextChoices):
     CAMPAIGN = "campaign", _("Campaign")
     # Our short answer to a text message a client sent (InboundSms).
     SMS_ANSWER = "sms_answer", _("Answer to a text message")
+    # Orders and renewals (the orders app): ready for pick-up, the one reminder while it waits,
+    # and news that needs the client (refused, needs a consultation).
+    ORDER_READY = "order_ready", _("Order ready for pick-up")
+    ORDER_WAITING = "order_waiting", _("Order still waiting")
+    ORDER_UPDATE = "order_update", _("News about a request")
 
 
 class Topic(models.TextChoices):
@@ -48,6 +53,7 @@ class Topic(models.TextChoices):
     DOCUMENTS = "documents", _("New documents")
     MESSAGES = "messages", _("New messages from the clinic")
     WAITLIST = "waitlist", _("Slots that open up (waiting list)")
+    ORDERS = "orders", _("Orders and renewals (ready for pick-up)")
 
 
 KIND_TOPIC: dict[str, str] = {
@@ -59,6 +65,9 @@ KIND_TOPIC: dict[str, str] = {
     Kind.DOCUMENT_AVAILABLE: Topic.DOCUMENTS,
     Kind.NEW_MESSAGE: Topic.MESSAGES,
     Kind.WAITLIST_OFFER: Topic.WAITLIST,
+    Kind.ORDER_READY: Topic.ORDERS,
+    Kind.ORDER_WAITING: Topic.ORDERS,
+    Kind.ORDER_UPDATE: Topic.ORDERS,
 }
 
 # Until a client says otherwise: e-mail for everything, text messages where a text helps most
@@ -69,6 +78,7 @@ DEFAULT_CHANNELS: dict[str, list[str]] = {
     Topic.DOCUMENTS: [Channel.EMAIL],
     Topic.MESSAGES: [Channel.EMAIL],
     Topic.WAITLIST: [Channel.EMAIL, Channel.SMS],
+    Topic.ORDERS: [Channel.EMAIL, Channel.SMS],
 }
 
 # What the weekly cap may drop: prevention and news campaigns (PRODUCT.md: "cap prevention and

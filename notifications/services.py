@@ -189,9 +189,11 @@ def care_reminder(
     patient_name: str,
     due_date: date,
     booking_url: str,
+    renew_url: str = "",
 ) -> None:
     """Remind the clients that care falls due, N days before (NOTIFICATIONS_CARE_LEAD_DAYS, 14;
-    renewals NOTIFICATIONS_RENEWAL_LEAD_DAYS, 2) at 10:00 clinic time, with a booking link.
+    renewals NOTIFICATIONS_RENEWAL_LEAD_DAYS, 2) at 10:00 clinic time, with a booking link, or
+    for a renewal the link to a request already filled in (`renew_url`) when orders offers one.
 
     `key` names the reminder for records (e.g. "vaccination:patient:7:rabies"): calling again
     with the same key replaces the pending reminder (a new due date) or leaves it be (the same).
@@ -226,6 +228,7 @@ def care_reminder(
                         "care_kind": CARE_KIND_LABELS[kind],
                         "due_date": _Date(due_date),
                         "booking_url": booking_url,
+                        "renew_url": renew_url,
                     },
                     group_key=group,
                     suppress=("" if at is not None else str(_("The due date had already passed."))),
@@ -298,6 +301,53 @@ def waitlist_offer(
         )
         for client in _clients([client_id])
         for channel in _channels(client, Kind.WAITLIST_OFFER)
+    ]
+    _plan(plans, now=now)
+
+
+ORDER_STAGES = {
+    "ready": Kind.ORDER_READY,
+    "waiting": Kind.ORDER_WAITING,
+    "refused": Kind.ORDER_UPDATE,
+    "consultation": Kind.ORDER_UPDATE,
+}
+
+
+def order_notice(
+    *,
+    client_id: int,
+    order_id: int,
+    version: int,
+    stage: str,
+    at: datetime | None = None,
+    context: dict[str, object],
+) -> None:
+    """Tell a client about their request (the orders app): "ready for pick-up" (SMS and e-mail,
+    a service message: never capped, quiet hours hold the text), the one "still waiting"
+    reminder planned for `at`, or that it was refused or needs a consultation.
+
+    `context`: patient_name, item, site_name, site_address, until_at (aware), order_url, and
+    for news reason, consultation, booking_url. The text message names neither the animal nor
+    the item. Checked against the "order" subject at `version` just before sending: a parcel
+    collected meanwhile cancels its pending notice."""
+    if stage not in ORDER_STAGES:
+        raise ValueError(f"order stage must be one of {', '.join(ORDER_STAGES)}; got {stage!r}")
+    kind = ORDER_STAGES[stage]
+    now = timezone.now()
+    plans = [
+        Plan(
+            client=client,
+            channel=channel,
+            kind=kind,
+            key=f"order:{order_id}:{stage}:v{version}:client:{client.pk}:{channel}",
+            at=at or now,
+            context=dict(context, consultation=stage == "consultation"),
+            subject_type="order",
+            subject_id=order_id,
+            version=version,
+        )
+        for client in _clients([client_id])
+        for channel in _channels(client, kind)
     ]
     _plan(plans, now=now)
 
@@ -544,6 +594,9 @@ def _base_context(client: Client, clinic: Clinic, plan: Plan, send_at: datetime)
         context["date"] = _Date(local, "l j F")
         context["time"] = _Date(local, "H:i")
         context["day"] = _DayLabel(local.date(), timezone.localtime(send_at, tz).date())
+    until = plan.context.get("until_at")
+    if isinstance(until, datetime):
+        context["until"] = _Date(timezone.localtime(until, tz), "l j F H:i")
     expires = plan.context.get("expires_at")
     if isinstance(expires, datetime):
         context["expires"] = _Date(timezone.localtime(expires, tz), "l j F H:i")

@@ -367,6 +367,7 @@ class Duty(models.TextChoices):
     APPOINTMENTS = "appointments", _("Appointments")
     CLIENTS = "clients", _("Client records")
     MESSAGES = "messages", _("Messages")
+    ORDERS = "orders", _("Orders and renewals")
     SETTINGS = "settings", _("Settings")
 
 
@@ -374,10 +375,12 @@ class Duty(models.TextChoices):
 # medical work out, and the manager may change every role's duties but their own "settings".
 DEFAULT_DUTIES: dict[str, frozenset[str]] = {
     Role.VET: frozenset(
-        {Duty.MEDICAL, Duty.PUBLISH, Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES}
+        {Duty.MEDICAL, Duty.PUBLISH, Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES, Duty.ORDERS}
     ),
-    Role.RECEPTION: frozenset({Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES}),
-    Role.MANAGER: frozenset({Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES, Duty.SETTINGS}),
+    Role.RECEPTION: frozenset({Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES, Duty.ORDERS}),
+    Role.MANAGER: frozenset(
+        {Duty.APPOINTMENTS, Duty.CLIENTS, Duty.MESSAGES, Duty.ORDERS, Duty.SETTINGS}
+    ),
 }
 
 

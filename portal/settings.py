@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "privacy",
     "api",  # the JSON API for phone assistants and partners (docs/api.md)
     "webhooks",  # signed outbound webhooks (docs/api.md, "Webhooks")
+    "orders",  # treatment renewals and orders picked up at the clinic (docs/orders.md)
 ]
 
 MIDDLEWARE = [
@@ -555,6 +556,17 @@ NOTIFICATIONS_RETRY_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_RETRY_SECONDS", 60,
 # renewal falls due (notifications then reminds the owner ahead of that date).
 RECORDS_MAX_UPLOAD_BYTES = env_int("ACCUEIL_RECORDS_MAX_UPLOAD_MB", 20, minimum=1) * 1024 * 1024
 RECORDS_RENEWAL_LEAD_DAYS = env_int("ACCUEIL_RECORDS_RENEWAL_LEAD_DAYS", 5, minimum=0)
+
+# Orders and renewals (docs/orders.md). A vet's prescription may be renewed without a visit this
+# long after it was written (a year in France for most veterinary medicines); after that the
+# request is routed to "needs a consultation". A treatment still counts as current this long
+# after its end. A parcel waits this many opening days, and its owner gets one reminder this
+# many days after "ready". The client's request page asks for news this often.
+ORDERS_PRESCRIPTION_VALID_DAYS = env_int("ACCUEIL_ORDERS_PRESCRIPTION_VALID_DAYS", 365, minimum=1)
+ORDERS_CURRENT_TREATMENT_DAYS = env_int("ACCUEIL_ORDERS_CURRENT_TREATMENT_DAYS", 60, minimum=0)
+ORDERS_PICKUP_OPEN_DAYS = env_int("ACCUEIL_ORDERS_PICKUP_OPEN_DAYS", 5, minimum=1)
+ORDERS_REMINDER_AFTER_DAYS = env_int("ACCUEIL_ORDERS_REMINDER_AFTER_DAYS", 3, minimum=1)
+ORDERS_LIVE_POLL_SECONDS = env_int("ACCUEIL_ORDERS_LIVE_POLL_SECONDS", 5, minimum=1)
 # WeasyPrint logs seven INFO lines per rendered report: noise in the server log.
 LOGGING["loggers"]["weasyprint"] = {"level": "WARNING"}
 # --- records settings: end ---

@@ -55,6 +55,7 @@ urlpatterns = [
     path("api/", api_url_patterns()),
     path("", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
+    path("orders/", include("orders.urls")),
     path("admin/", admin.site.urls),
 ]
 

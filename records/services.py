@@ -296,6 +296,7 @@ def _care_falls_due(
             patient_name=patient.name,
             due_date=care.due_date,
             booking_url=booking_url(care, absolute=True),
+            renew_url=renew_url(care, absolute=True),
         ),
         robust=True,
     )
@@ -319,6 +320,18 @@ def booking_url(care: CareDue, *, absolute: bool = False) -> str:
         return ""
     url = f"{path}?patient={care.patient_id}&service={care.booking_service}"
     return f"{settings.ACCUEIL_BASE_URL.rstrip('/')}{url}" if absolute else url
+
+
+def renew_url(care: CareDue, *, absolute: bool = False) -> str:
+    """For a treatment's renewal, the orders app's request already filled in (its view
+    "orders:renew", resolved at call time like booking's), else "" (book a visit instead)."""
+    if care.kind != CareKind.RENEWAL or care.source_id is None:
+        return ""
+    try:
+        path = reverse("orders:renew", args=[care.source_id])
+    except NoReverseMatch:
+        return ""
+    return f"{settings.ACCUEIL_BASE_URL.rstrip('/')}{path}" if absolute else path
 
 
 def _notify(name: str, **kwargs) -> None:

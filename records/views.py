@@ -25,6 +25,7 @@ from portal.access import (
     staff_required,
 )
 from portal.lib import sealed
+from portal.lib.app_hooks import gather
 from portal.models import AccessLog, Client
 from records import services
 from records.access import (
@@ -83,6 +84,7 @@ def with_booking(care) -> list[CareDue]:
     items = list(care)
     for item in items:
         item.booking_url = services.booking_url(item)
+        item.renew_url = services.renew_url(item)
     return items
 
 
@@ -126,6 +128,8 @@ def animal(request: HttpRequest, pk: int) -> HttpResponse:
         reports=overview.reports,
         correction_form=CorrectionForm(),
         today=clinic_today(),
+        # What other apps show about this animal (orders: its treatments, to renew).
+        panels=sorted(gather("patient_panels", request, link), key=lambda panel: panel.order),
     )
     return render(request, "records/animal.html", context)
 

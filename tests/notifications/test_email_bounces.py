@@ -24,6 +24,7 @@ from notifications.models import (
     Preference,
     PreferenceChange,
     Status,
+    Topic,
 )
 from tests import factories
 from tests.notifications.factories import make_notice, with_phone
@@ -508,10 +509,8 @@ def test_a_client_cannot_re_tick_through_the_staff_page(camille, sent, other_cli
 
 
 def test_a_client_who_stopped_text_messages_gets_none_instead(camille, sent, plan):
-    no_sms = {topic: ["email"] for topic in ("appointments", "care", "documents", "messages")}
-    Preference.objects.filter(client=camille).update(
-        phone_verified=True, channels={**no_sms, "waitlist": ["email"]}
-    )
+    no_sms = {topic.value: ["email"] for topic in Topic}  # every topic, new ones too
+    Preference.objects.filter(client=camille).update(phone_verified=True, channels=no_sms)
     post(mailgun_event(permanent_failure(camille.email)))
 
     plan(services.document_available, client_ids=[camille.pk], document_id=7)

@@ -20,9 +20,11 @@ from messaging.models import Attachment, Conversation, QuickReply
 from messaging.services import post_message
 from notifications.messages import TEMPLATED_KINDS
 from notifications.models import Campaign, Notification
-from portal.models import Client, Invitation, Role, User
+from orders import services as orders
+from orders.models import Product
+from portal.models import Client, Invitation, Role, Site, User
 from privacy import services as privacy
-from records.models import CorrectionRequest, Patient, Report
+from records.models import CorrectionRequest, Patient, Report, Treatment
 from tests import factories
 from tests.waitlist.factories import make_entry as make_waitlist_entry
 from waitlist.models import Entry, Release
@@ -150,5 +152,20 @@ def build() -> World:
     correction = privacy.request_correction(client=other, message="Mon adresse a changé")
     objects["profile_correction"] = Target({"pk": correction.pk}, other)
     objects["erasure"] = Target({"pk": privacy.request_erasure(client=other).pk}, other)
+    # Orders: a renewal of the owner's treatment, with a prescription file attached.
+    treatment = _first(
+        Treatment.objects.filter(entry__patient=patient, antiparasitic=False), "owner's treatment"
+    )
+    upload = SimpleUploadedFile("ordonnance.pdf", b"%PDF-1.4 ordonnance")
+    order = orders.request_renewal(
+        client=owner,
+        treatment=treatment,
+        site=_first(Site.objects.all(), "site"),
+        prescription=orders.prepare_prescription(upload),
+        by=owner.user,
+    )
+    objects["order"] = Target({"pk": order.pk}, owner)
+    objects["treatment"] = Target({"pk": treatment.entry_id}, owner)
+    objects["product"] = Target({"pk": _first(Product.objects.all(), "catalogue item").pk})
     world.objects = objects
     return world

@@ -33,9 +33,9 @@ def grant(manager_http, pairs: list[str]) -> None:
 
 
 def test_it_gives_each_role_its_documented_defaults(reception, vet, manager, client_user):
-    assert duties_of(vet) == {"medical", "publish", "appointments", "clients", "messages"}
-    assert duties_of(reception) == {"appointments", "clients", "messages"}
-    assert duties_of(manager) == {"appointments", "clients", "messages", "settings"}
+    assert duties_of(vet) == {"medical", "publish", "appointments", "clients", "messages", "orders"}
+    assert duties_of(reception) == {"appointments", "clients", "messages", "orders"}
+    assert duties_of(manager) == {"appointments", "clients", "messages", "orders", "settings"}
     assert duties_of(client_user) == frozenset()
 
 

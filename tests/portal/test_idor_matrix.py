@@ -241,6 +241,19 @@ MATRIX: dict[str, Entry] = {
     # webhooks: the manager's endpoints and their deliveries (tests/webhooks/test_pages.py tries
     # each object route with an id of another endpoint's)
     "webhooks:endpoints": manager(),
+    # orders: the client's requests and renewals, the staff queue, the manager's catalogue
+    "orders:mine": signed_in(),
+    "orders:new": signed_in(),
+    "orders:renew": owned("treatment"),
+    "orders:detail": owned("order"),
+    "orders:cancel": owned("order", get=False),
+    "orders:prescription": owned("order"),
+    "orders:queue": staff(),
+    "orders:figures": staff(),
+    "orders:staff_detail": staff("order"),
+    "orders:step": staff("order", get=False),
+    "orders:catalogue": manager(),
+    "orders:product_edit": manager("product"),
     "webhooks:endpoint_new": manager(),
     "webhooks:endpoint": manager("webhook_endpoint"),
     "webhooks:endpoint_active": manager("webhook_endpoint", get=False),
