@@ -149,6 +149,30 @@ def _appointments(client: Client) -> list[dict]:
     ]
 
 
+def _orders(client: Client) -> list[dict]:
+    """Renewals and orders, with each step's status and time (not who at the clinic moved it)."""
+    from orders.models import Order
+
+    orders = Order.objects.filter(client=client).select_related("patient", "site")
+    return [
+        {
+            "created_at": order.created_at,
+            "patient": order.patient.name,
+            "kind": order.kind,
+            "item": order.label,
+            "quantity": order.quantity,
+            "note": order.note,
+            "site": order.site.name,
+            "status": order.status,
+            "reason": order.reason,
+            "ready_until": order.ready_until,
+            "prescription_attached": bool(order.prescription),
+            "steps": [{"status": step.status, "at": step.at} for step in order.steps.all()],
+        }
+        for order in orders.prefetch_related("steps").order_by("created_at", "pk")
+    ]
+
+
 def _conversations(client: Client) -> list[dict]:
     conversations = (
         Conversation.objects.of_client(client).select_related("patient").order_by("created_at")
@@ -257,6 +281,7 @@ def client_data(client: Client, *, now: datetime) -> dict:
             for report in reports
         ],
         "appointments": _appointments(client),
+        "orders": _orders(client),
         "conversations": _conversations(client),
         "notifications": _notifications(client),
         "notification_preferences": _preferences(client),

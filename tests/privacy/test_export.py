@@ -13,9 +13,11 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from notifications.models import Channel, Kind, Notification, PreferenceChange
+from orders import services as orders
 from portal.models import AccessLog
 from privacy import services
 from privacy.models import DataExport
+from records import services as records_services
 from tests import factories
 from tests.booking.factories import make_appointment, make_practitioner, make_service
 from tests.messaging.factories import make_conversation
@@ -105,6 +107,18 @@ def test_the_zip_holds_what_the_client_sees_and_no_more(
         reason="He limps",
     )
     make_conversation(client_user, subject="Limping", body="Filou limps since Sunday")
+    treatment = records_services.record_treatment(
+        patient=filou,
+        practitioner=vet,
+        drug="Méloxicam",
+        dose="1 dose",
+        start=timezone.localdate(),
+        end=None,
+        antiparasitic=False,
+    ).treatment
+    orders.request_renewal(
+        client=client, treatment=treatment, site=site, note="Before Friday", by=client_user
+    )
     Notification.objects.create(
         client=client,
         channel=Channel.EMAIL,
@@ -141,6 +155,9 @@ def test_the_zip_holds_what_the_client_sees_and_no_more(
     assert [r["title"] for r in data["reports"]] == ["Blood test"]
     assert archive.read(data["reports"][0]["file"]) == report_pdf
     assert data["appointments"][0]["reason"] == "He limps"
+    assert data["orders"][0]["item"] == "Méloxicam — 1 dose"
+    assert data["orders"][0]["note"] == "Before Friday"
+    assert [step["status"] for step in data["orders"][0]["steps"]] == ["new"]
     assert data["conversations"][0]["messages"][0]["body"] == "Filou limps since Sunday"
     assert data["notifications"][0]["body"] == "Your appointment is confirmed"
     assert data["consent_journal"][0]["new_value"] == "yes"
