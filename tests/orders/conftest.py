@@ -33,8 +33,11 @@ def _media_and_sms(settings, tmp_path):
     backends.outbox.clear()
 
 
-@pytest.fixture
-def monday():
+@pytest.fixture(autouse=True)
+def monday(_test_clock):
+    """Every test here starts on MONDAY, sign-ins included (a session opened at another instant
+    would have expired by then); tests about other instants travel on from it themselves
+    (Sunday night, the autumn change). So the suite's own instants are not applied here."""
     with time_machine.travel(MONDAY, tick=False):
         yield MONDAY
 

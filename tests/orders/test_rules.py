@@ -250,3 +250,15 @@ def test_figures_count_requests_per_week_time_to_ready_and_collection(
     assert result.requests == 2
     assert result.median_hours_to_ready == 4.0  # 3 h and 5 h
     assert (result.collected, result.not_collected, result.collected_percent) == (1, 1, 50)
+
+
+def test_across_the_autumn_change_the_deadline_is_still_the_clinic_closing_time(
+    camille, treatment, site, hours, vet, reception
+):
+    # Ready on Thursday 22 October 2026; the clocks go back on Sunday 25th. Fri, Sat, Tue, Wed,
+    # Thu: the fifth opening day is Thursday 29th, closing at 19:00 Paris time (UTC+1 by then).
+    with time_machine.travel(datetime(2026, 10, 22, 11, 0, tzinfo=PARIS), tick=False):
+        order = walk(renewal(camille, treatment, site), Status.APPROVED, by=vet)
+        order = walk(order, Status.PREPARING, Status.READY, by=reception)
+    assert order.ready_until == datetime(2026, 10, 29, 19, 0, tzinfo=PARIS)
+    assert order.ready_until.astimezone(PARIS).utcoffset() == timedelta(hours=1)
