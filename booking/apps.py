@@ -23,6 +23,12 @@ class BookingConfig(AppConfig):
 
         return [staff_panel(request), waiting_panel(request)] if staff else [client_panel(request)]
 
+    def public_panels(self, request: HttpRequest) -> list:
+        """On the clinic's public page: the week's hours and what newcomers can book."""
+        from booking.public import public_panel
+
+        return [public_panel(request)]
+
     def nav_links(self, user) -> list:
         from django.urls import reverse
 

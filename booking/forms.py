@@ -194,6 +194,8 @@ class ServiceForm(forms.ModelForm):
             "duration_minutes",
             "buffer_minutes",
             "online",
+            "new_clients_allowed",
+            "first_visit_minutes",
             "species",
             "practitioners",
             "is_active",
@@ -209,6 +211,17 @@ class ServiceForm(forms.ModelForm):
         if value < 5:
             raise forms.ValidationError(_("At least 5 minutes."))
         return value
+
+    def clean(self):
+        data = super().clean()
+        first, usual = data.get("first_visit_minutes"), data.get("duration_minutes")
+        if first is not None and usual is not None and first < usual:
+            self.add_error(
+                "first_visit_minutes",
+                _("A first visit cannot be shorter than the usual %(minutes)s minutes.")
+                % {"minutes": usual},
+            )
+        return data
 
 
 # --- staff: closures and time off entered by the team (issue #18) -------------------------------

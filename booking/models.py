@@ -165,6 +165,17 @@ class Service(models.Model):
         _("buffer after (minutes)"), default=0, help_text=_("Clean-up and notes time.")
     )
     online = models.BooleanField(_("clients may book it online"), default=True)
+    new_clients_allowed = models.BooleanField(
+        _("new clients may book it"),
+        default=True,
+        help_text=_("Unticked: only clients who have already come may book it online."),
+    )
+    first_visit_minutes = models.PositiveSmallIntegerField(
+        _("first visit (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_("A client's first visit takes this long; empty: the usual duration."),
+    )
     species = models.CharField(
         _("only for species"), max_length=16, choices=Species.choices, blank=True
     )
@@ -195,6 +206,11 @@ class Service(models.Model):
     @property
     def buffer(self) -> timedelta:
         return timedelta(minutes=self.buffer_minutes)
+
+    def duration_for(self, *, first_visit: bool) -> timedelta:
+        if first_visit and self.first_visit_minutes:
+            return timedelta(minutes=max(self.first_visit_minutes, self.duration_minutes))
+        return self.duration
 
 
 class WeeklyHours(models.Model):
@@ -535,3 +551,27 @@ class CalendarFeed(models.Model):
             .filter(token_hash=_hash_token(token))
             .first()
         )
+
+
+class SlotHold(models.Model):
+    """A slot kept for someone who is finishing their sign-up (the newcomer's booking).
+
+    While `expires_at` is ahead, the slot is busy for everyone else (booking.slots adds the
+    active holds to each read, outside its cache); the holder books it with the token, whose
+    sha256 is all that is stored. An expired hold blocks nothing and is swept.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    practitioner = models.ForeignKey(Practitioner, on_delete=models.CASCADE, related_name="+")
+    starts_at = models.DateTimeField()
+    blocks_until = models.DateTimeField()
+    first_visit = models.BooleanField(default=True)
+    expires_at = models.DateTimeField(db_index=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["practitioner", "starts_at"], name="booking_hold_slot")]
+
+    def __str__(self) -> str:
+        return f"hold {self.starts_at:%Y-%m-%d %H:%M} until {self.expires_at:%H:%M}"

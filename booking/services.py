@@ -25,11 +25,14 @@ listener (an offer not made; the freed slot shows as free to everyone anyway).
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -37,7 +40,7 @@ from django.utils.translation import gettext as _
 from booking import availability as engine
 from booking import events
 from booking import slots as slot_reader
-from booking.models import Appointment, BookingRules, Practitioner, Service
+from booking.models import Appointment, BookingRules, Practitioner, Service, SlotHold
 from portal.models import Client, Clinic, User
 from records.models import Patient
 
@@ -183,11 +186,32 @@ def _released(appointment: Appointment, *, by_clinic: bool) -> events.ReleasedSl
     )
 
 
-def _check_service(service: Service, patient: Patient, *, online: bool) -> None:
+def _check_service(
+    service: Service, patient: Patient | None, *, online: bool, new_client: bool = False
+) -> None:
     if not service.is_active or (online and not service.online):
         raise BookingError(_("This service cannot be booked online. Please call the clinic."))
-    if service.species and service.species != patient.species:
+    if patient is not None and service.species and service.species != patient.species:
         raise BookingError(_("This service is not offered for this animal."))
+    if online and new_client and not service.new_clients_allowed:
+        raise BookingError(
+            _(
+                "This service is for clients who have already come to the clinic: book a "
+                "first consultation, or call us."
+            )
+        )
+
+
+def is_new_client(client: Client | None) -> bool:
+    """No appointment yet (a cancelled one does not count): their first visit may take longer,
+    and some services are for clients the clinic already knows."""
+    if client is None or client.pk is None:
+        return True
+    return not (
+        Appointment.objects.filter(client=client)
+        .exclude(status=Appointment.Status.CANCELLED)
+        .exists()
+    )
 
 
 def _find_slot(
@@ -198,6 +222,7 @@ def _find_slot(
     rules: BookingRules,
     now: datetime,
     exclude_appointment: int | None = None,
+    exclude_hold: str = "",
 ) -> engine.Slot:
     """The free slot starting at ``starts_at``, or why there is none.
 
@@ -216,6 +241,7 @@ def _find_slot(
         online=online,
         rules=rules,
         exclude_appointment=exclude_appointment,
+        exclude_hold=exclude_hold,
     )
     for slot in engine.free_slots(**inputs, start_day=day, end_day=day):
         if slot.start == starts_at:
@@ -227,7 +253,7 @@ def _find_slot(
         unbooked = engine.free_slots(**dict(inputs, busy=[]), start_day=day, end_day=day)
         opened = [s for s in unbooked if s.start == starts_at]
         if opened:
-            end = starts_at + scope.service.duration + scope.service.buffer
+            end = starts_at + scope.duration + scope.service.buffer
             conflict = (
                 Appointment.objects.blocking(starts_at, end)
                 .filter(practitioner_id__in=opened[0].practitioner_ids)
@@ -262,6 +288,7 @@ def _check_booking(
     online: bool,
     rules: BookingRules,
     now: datetime,
+    exclude_hold: str = "",
 ) -> engine.Slot:
     """Everything ``book`` checks about the request, in its order; the free slot, or why not.
 
@@ -281,10 +308,12 @@ def _check_booking(
             )
     # Before the practitioner's slot: "Filou is already booked then" is what to tell, even when
     # that same appointment is also what makes the slot look taken.
-    conflict = _patient_conflict(patient.pk, starts_at, starts_at + scope.service.duration)
+    conflict = _patient_conflict(patient.pk, starts_at, starts_at + scope.duration)
     if conflict is not None:
         raise PatientBusy(patient, conflict)
-    return _find_slot(scope, starts_at, online=online, rules=rules, now=now)
+    return _find_slot(
+        scope, starts_at, online=online, rules=rules, now=now, exclude_hold=exclude_hold
+    )
 
 
 def check_booking(
@@ -302,11 +331,12 @@ def check_booking(
     now = now or timezone.now()
     if not patient.guardianships.filter(client=client).exists():
         raise BookingError(_("This animal is not linked to this client."))
-    _check_service(service, patient, online=online)
+    first_visit = is_new_client(client)
+    _check_service(service, patient, online=online, new_client=first_visit)
     return _check_booking(
         client=client,
         patient=patient,
-        scope=slot_reader.Scope.of(service, practitioner),
+        scope=slot_reader.Scope.of(service, practitioner, first_visit=first_visit),
         starts_at=starts_at,
         online=online,
         rules=BookingRules.current(),
@@ -326,8 +356,13 @@ def book(
     reason: str = "",
     request_key: str | None = None,
     now: datetime | None = None,
+    hold_token: str = "",
 ) -> Booked:
     """Book ``starts_at`` for the client's patient; "first available" when no practitioner.
+
+    ``hold_token``: the slot was held for this person while they signed up (``hold_slot``):
+    their own hold does not block them, and it is released once booked. A client's first
+    visit takes the service's first-visit duration.
 
     Locks: the whole transaction is a write transaction from its first statement on SQLite; on
     PostgreSQL the client's row is locked (FOR UPDATE) so two tabs cannot both pass the
@@ -340,8 +375,10 @@ def book(
     rules = BookingRules.current()
     if not patient.guardianships.filter(client=client).exists():
         raise BookingError(_("This animal is not linked to this client."))
-    _check_service(service, patient, online=online)
-    scope = slot_reader.Scope.of(service, practitioner)
+    first_visit = is_new_client(client)
+    _check_service(service, patient, online=online, new_client=first_visit)
+    scope = slot_reader.Scope.of(service, practitioner, first_visit=first_visit)
+    mine = _hash(hold_token) if hold_token else ""
     tz = Clinic.current().tz
     with transaction.atomic():
         if request_key:
@@ -358,8 +395,14 @@ def book(
             online=online,
             rules=rules,
             now=now,
+            exclude_hold=mine,
         )
         chosen = practitioner.pk if practitioner is not None else None
+        if chosen is None and mine:
+            held_for = SlotHold.objects.filter(token_hash=mine).values_list(
+                "practitioner_id", flat=True
+            )
+            chosen = next((pk for pk in held_for if pk in slot.practitioner_ids), None)
         if chosen is None:
             load = slot_reader.day_load(slot.practitioner_ids, starts_at.astimezone(tz).date(), tz)
             chosen = engine.pick_practitioner(slot, load)
@@ -370,8 +413,8 @@ def book(
             patient=patient,
             client=client,
             starts_at=starts_at,
-            ends_at=starts_at + service.duration,
-            blocks_until=starts_at + service.duration + service.buffer,
+            ends_at=starts_at + scope.duration,
+            blocks_until=starts_at + scope.duration + service.buffer,
             reason=reason[:300],
             channel=Appointment.Channel.ONLINE if online else Appointment.Channel.STAFF,
             booked_by=booked_by,
@@ -391,6 +434,8 @@ def book(
             if conflict is not None:
                 raise PatientBusy(patient, conflict) from None
             raise _taken(scope, starts_at, online=online, rules=rules, now=now) from None
+        if mine:
+            SlotHold.objects.filter(token_hash=mine).delete()
         _plan_messages(lambda: _emit_booked(appointment))
         _tell(appointment, "booked", now)
         transaction.on_commit(slot_reader.invalidate, robust=True)
@@ -887,6 +932,70 @@ def still_valid(appointment_id: int, version: int) -> bool:
     return Appointment.objects.filter(
         pk=appointment_id, version=version, status=Appointment.Status.BOOKED
     ).exists()
+
+
+# --- Holding a slot while a newcomer signs up ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Hold:
+    token: str
+    starts_at: datetime
+    expires_at: datetime
+    practitioner_name: str
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hold_slot(
+    *, service: Service, starts_at: datetime, now: datetime | None = None, replaces: str = ""
+) -> Hold:
+    """Keep a free online slot for BOOKING_HOLD_MINUTES while someone creates their account
+    (a first visit: the service's first-visit duration). Raises what ``book`` would (taken,
+    closed, too soon, existing clients only). ``replaces``: the same person's previous hold,
+    released at once (they chose another time). Swept holds are deleted as it goes."""
+    now = now or timezone.now()
+    _check_service(service, None, online=True, new_client=True)
+    scope = slot_reader.Scope.of(service, first_visit=True)
+    token = secrets.token_urlsafe(24)
+    with transaction.atomic():
+        SlotHold.objects.filter(expires_at__lte=now - timedelta(hours=1)).delete()
+        if replaces:
+            SlotHold.objects.filter(token_hash=_hash(replaces)).delete()
+        slot = _find_slot(scope, starts_at, online=True, rules=BookingRules.current(), now=now)
+        tz = Clinic.current().tz
+        load = slot_reader.day_load(slot.practitioner_ids, starts_at.astimezone(tz).date(), tz)
+        chosen = engine.pick_practitioner(slot, load)
+        hold = SlotHold.objects.create(
+            service=service,
+            practitioner_id=chosen,
+            starts_at=starts_at,
+            blocks_until=starts_at + scope.duration + service.buffer,
+            expires_at=now + timedelta(minutes=settings.BOOKING_HOLD_MINUTES),
+            token_hash=_hash(token),
+            created_at=now,
+        )
+    name = Practitioner.objects.filter(pk=hold.practitioner_id).values_list("name", flat=True)
+    return Hold(token, starts_at, hold.expires_at, name.first() or "")
+
+
+def hold_of(token: str, *, now: datetime | None = None) -> SlotHold | None:
+    """The hold behind `token` while it still holds, else None."""
+    if not token:
+        return None
+    now = now or timezone.now()
+    return (
+        SlotHold.objects.select_related("service", "practitioner")
+        .filter(token_hash=_hash(token), expires_at__gt=now)
+        .first()
+    )
+
+
+def release_hold(token: str) -> None:
+    if token:
+        SlotHold.objects.filter(token_hash=_hash(token)).delete()
 
 
 def next_opening(now: datetime) -> datetime | None:

@@ -86,13 +86,21 @@ class Scope:
 
     service: Service
     practitioner_ids: frozenset[int]
+    # A client's first visit may take longer (Service.first_visit_minutes).
+    first_visit: bool = False
 
     @classmethod
-    def of(cls, service: Service, practitioner: Practitioner | None = None) -> Scope:
+    def of(
+        cls, service: Service, practitioner: Practitioner | None = None, *, first_visit=False
+    ) -> Scope:
         ids = frozenset(p.pk for p in service.practitioners.all() if p.is_active)
         if practitioner is not None:
             ids &= {practitioner.pk}
-        return cls(service, ids)
+        return cls(service, ids, first_visit)
+
+    @property
+    def duration(self) -> timedelta:
+        return self.service.duration_for(first_visit=self.first_visit)
 
 
 def engine_rules(rules: BookingRules, *, online: bool) -> engine.Rules:
@@ -119,10 +127,13 @@ def engine_inputs(
     rules: BookingRules,
     exclude_appointment: int | None = None,
     cached: bool = False,
+    exclude_hold: str = "",
 ) -> dict[str, Any]:
     """Keyword arguments for the engine's functions over local days start_day..end_day.
 
     ``cached=True`` only for pages that show availability; never inside a write transaction.
+    Active slot holds are read every time, outside the cache (they expire on their own);
+    ``exclude_hold`` (a token's hash) is the caller's own, free for them.
     """
     ids = scope.practitioner_ids
     rows = None
@@ -139,8 +150,9 @@ def engine_inputs(
         if key:
             cache.set(key, rows, CACHE_SECONDS)
     ranges, extras, closures, time_off, busy = rows
+    busy = busy + held(ids, start_day, end_day, tz, now, exclude_hold)
     service = engine.Service(
-        duration=scope.service.duration,
+        duration=scope.duration,
         buffer=scope.service.buffer,
         practitioner_ids=ids,
     )
@@ -156,6 +168,23 @@ def engine_inputs(
         "now": now,
         "online_only": online,
     }
+
+
+def held(
+    ids: frozenset[int], start_day: date, end_day: date, tz: ZoneInfo, now: datetime, mine: str
+) -> list:
+    """The slots held for newcomers finishing their sign-up, as busy time (one query)."""
+    from booking.models import SlotHold
+
+    lo, hi = _utc_bounds(start_day, end_day, tz)
+    rows = (
+        SlotHold.objects.filter(
+            practitioner_id__in=ids, expires_at__gt=now, starts_at__lt=hi, blocks_until__gt=lo
+        )
+        .exclude(token_hash=mine or "-")
+        .values_list("practitioner_id", "starts_at", "blocks_until")
+    )
+    return [engine.Busy(pid, start, until) for pid, start, until in rows]
 
 
 def _read_rows(
