@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "portal",
     "notifications",
     "records",
+    "household",  # co-owners and pet-sitters (docs/household.md)
     "booking",
     "waitlist",
     "messaging",

@@ -48,6 +48,7 @@ urlpatterns = [
     path("booking/", include("booking.urls")),
     path("waitlist/", include("waitlist.urls")),
     path("records/", include("records.urls")),
+    path("household/", include("household.urls")),
     path("messages/", include("messaging.urls")),
     path("notifications/", include("notifications.urls")),
     path("privacy/", include("privacy.urls")),
