@@ -29,6 +29,20 @@ def guardianship_for(request: HttpRequest, pk: int, *, what: str = "patient") ->
     return link
 
 
+def owner_link_for(request: HttpRequest, pk: int) -> Guardianship:
+    """Like `guardianship_for`, for what only an owner or co-owner may do (edit the animal): a
+    pet-sitter is refused as a stranger is, with a 404 and a line in the access log."""
+    link = (
+        Guardianship.objects.select_related("patient")
+        .filter(patient_id=pk, client__user=request.user)
+        .exclude(role=Guardianship.Role.SITTER)
+        .first()
+    )
+    if link is None:
+        raise _refuse(request, "patient", pk)
+    return link
+
+
 def patient_for_staff(request: HttpRequest, pk: int, *, what: str = "patient") -> Patient:
     if not is_staff(request.user):
         raise _refuse(request, what, pk)

@@ -30,6 +30,7 @@ class RecordsConfig(AppConfig):
                     .select_related("patient")
                     .order_by("created_at")[:5]
                 ),
+                "to_confirm": Patient.objects.to_confirm().count(),
             }
             return [Panel("records/panels/staff_records.html", order=15, context=context)]
         patients = Patient.objects.of_user(request.user).order_by("name", "pk")

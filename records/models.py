@@ -40,6 +40,10 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         (no separate fetch of the client record)."""
         return self.filter(guardianships__client__user=user)
 
+    def to_confirm(self) -> "PatientQuerySet":
+        """Declared by an owner and not yet confirmed by staff, oldest first."""
+        return self.filter(declared_by_owner=True).order_by("created_at", "pk")
+
     def search(self, text: str) -> "PatientQuerySet":
         """By name (every word) or by identification number (exact digits, spaces ignored)."""
         text = text.strip()
@@ -96,6 +100,22 @@ class Patient(models.Model):
     clients = models.ManyToManyField(
         Client, through="Guardianship", related_name="patients", verbose_name=_("clients")
     )
+    # The owner gave an approximate age, turned into a birth date: staff check it at the visit.
+    birth_date_estimated = models.BooleanField(_("birth date estimated"), default=False)
+    # Added by a client from their phone (issue 12): shown as "declared by the owner" until staff
+    # confirm the details at the first visit. Rows staff create are never "declared".
+    declared_by_owner = models.BooleanField(_("declared by the owner"), default=False)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("confirmed by"),
+    )
+    # When the species' first vaccination was proposed on confirmation: it is proposed once.
+    protocol_suggested_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = PatientQuerySet.as_manager()
@@ -103,7 +123,14 @@ class Patient(models.Model):
     class Meta:
         verbose_name = _("patient")
         ordering = ["name", "pk"]
-        indexes = [models.Index(fields=["microchip"], name="records_patient_chip")]
+        indexes = [
+            models.Index(fields=["microchip"], name="records_patient_chip"),
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(declared_by_owner=True),
+                name="records_patient_declared",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

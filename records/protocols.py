@@ -60,3 +60,41 @@ def vaccine_label(species: str, code: str) -> str:
     """The protocol's name for a vaccine code, or the text itself for a vaccine typed by hand."""
     found = vaccine(species, code)
     return str(found.label) if found else code
+
+
+# --- First vaccination (issue 12) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FirstVaccination:
+    """The core primo-vaccination a young animal is proposed when staff confirm its birth date.
+
+    `young_until`: an animal younger than this has most likely not been vaccinated yet (a puppy or
+    kitten leaves the breeder around 8 to 12 weeks with, at most, its first injection). `first_at`:
+    the earliest age for the first injection of each core vaccine. Only the core vaccines: the
+    others (rabies, FeLV, kennel cough) depend on the animal's life and are the vet's call.
+    """
+
+    young_until: timedelta
+    first_at: tuple[tuple[str, timedelta], ...]
+
+
+FIRST_VACCINATION: dict[str, FirstVaccination] = {
+    Species.DOG: FirstVaccination(timedelta(weeks=16), (("chpl", timedelta(weeks=8)),)),
+    Species.CAT: FirstVaccination(timedelta(weeks=16), (("typhus-coryza", timedelta(weeks=8)),)),
+    Species.RABBIT: FirstVaccination(timedelta(weeks=10), (("myxo-vhd", timedelta(weeks=5)),)),
+}
+
+
+def first_vaccinations(
+    species: str, birth_date: date | None, today: date
+) -> list[tuple[str, date]]:
+    """(vaccine code, due date) of the first injections to propose, or [] when the animal is not
+    young (or its species has no plan, or its birth date is unknown). Due on the day the animal
+    reaches the age for it, or today if it already has."""
+    plan = FIRST_VACCINATION.get(species)
+    if plan is None or birth_date is None or birth_date > today:
+        return []
+    if today - birth_date >= plan.young_until:
+        return []
+    return [(code, max(today, birth_date + age)) for code, age in plan.first_at]

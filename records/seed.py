@@ -46,6 +46,35 @@ NAMES = [
 def seed_records(demo) -> None:
     _seed_patients(demo)
     _seed_history(demo)
+    _seed_declared(demo)
+
+
+DECLARED_PUPPY = "Pépito"
+
+
+def _seed_declared(demo) -> None:
+    """A puppy the last demo client added online (issue 12), so reception's "to confirm" list has
+    one line and confirming it proposes the first vaccination. Kept apart from the other seeds'
+    animals (not in demo.facts["patients"]); added once, by name, so running the seed again (or
+    after a receptionist confirmed it) adds nothing."""
+    client = demo.facts["clients"][-1]
+    if (
+        client.user is None
+        or Patient.objects.of_client(client).filter(name=DECLARED_PUPPY).exists()
+    ):
+        return
+    services.declare_patient(
+        client=client,
+        data={
+            "name": DECLARED_PUPPY,
+            "species": Species.DOG,
+            "breed": "Berger australien",
+            "sex": Sex.MALE,
+            "birth_date": timezone.localdate() - timedelta(weeks=9),
+            "birth_date_estimated": True,
+        },
+        by=client.user,
+    )
 
 
 @transaction.atomic
@@ -55,7 +84,10 @@ def _seed_patients(demo) -> None:
     patients = []
     for client in demo.facts["clients"]:
         count = rng.randint(1, 3)
-        existing = list(Patient.objects.of_client(client))
+        # The clinic's own records (not what owners declared, see _seed_declared).
+        existing = list(
+            Patient.objects.of_client(client).filter(declared_by_owner=False, confirmed_at=None)
+        )
         for index in range(count):
             species, breeds = rng.choice(ANIMALS)
             name = NAMES[(client.pk * 7 + index) % len(NAMES)]

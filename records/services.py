@@ -25,7 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from portal.lib.crypto import EncryptedInfo, encrypt_stream, keyring_from_settings
-from portal.models import Client, User
+from portal.models import Client, Clinic, User
 from records.models import (
     CareDue,
     CareKind,
@@ -35,12 +35,14 @@ from records.models import (
     HistoryEntry,
     Patient,
     Report,
+    Species,
     Treatment,
     Vaccination,
     Weight,
     photo_aad,
     photo_type,
 )
+from records.protocols import first_vaccinations
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +110,189 @@ def update_patient(
             _delete_quietly(stored[0])
         raise
     return patient
+
+
+# --- Patients their owners declare (issue 12) -----------------------------------------------------
+
+# What an owner may declare, by the keys of OwnerPatientForm's cleaned_data.
+DECLARED_FIELDS = (
+    "name",
+    "species",
+    "breed",
+    "sex",
+    "neutered",
+    "birth_date",
+    "birth_date_estimated",
+    "microchip",
+)
+# What a person has not (Species.HUMAN): left at their defaults whatever `data` says.
+ANIMAL_ONLY = {"breed": "", "neutered": False, "microchip": ""}
+
+
+class IdentificationTaken(ValueError):
+    """The identification number is already another patient's (found inside the transaction,
+    after the form's own check: two declarations of one chip at the same time)."""
+
+
+class AlreadyConfirmed(Exception):
+    """The clinic confirmed the patient after the owner opened the form: only a correction
+    request changes its details now."""
+
+
+def _declared_values(data: dict) -> dict:
+    values = {name: data[name] for name in DECLARED_FIELDS if name in data}
+    values["microchip"] = (values.get("microchip") or "").replace(" ", "").upper()
+    if values.get("species") == Species.HUMAN:
+        values.update(ANIMAL_ONLY)
+    return values
+
+
+def _check_identification_free(microchip: str, *, patient_pk: int | None = None) -> None:
+    if not microchip:
+        return
+    others = Patient.objects.filter(microchip=microchip)
+    if patient_pk is not None:
+        others = others.exclude(pk=patient_pk)
+    if others.exists():
+        raise IdentificationTaken(microchip)
+
+
+def declare_patient(
+    *, client: Client, data: dict, photo: UploadedFile | None = None, by: User
+) -> Patient:
+    """A client adds an animal (or a person) themselves: the patient is saved "declared by the
+    owner", with `client` as its OWNER, in one transaction.
+
+    `data` is `records.forms.OwnerPatientForm`'s cleaned_data (keys it does not know are ignored;
+    "name" and "species" are required, the others default): name, species, breed, sex, neutered,
+    birth_date, birth_date_estimated, microchip. `photo` is the form's `new_photo`; it is
+    encrypted into storage before the transaction and deleted if the row cannot be saved. `by` is
+    the account that declares it (the client's own, or the one just created by a newcomer's
+    booking), named in the log line.
+
+    Raises IdentificationTaken when the identification number belongs to another patient (the
+    form says so first; this re-check inside the transaction catches two declarations at once).
+    Locks nothing else: a new row conflicts with no one.
+    """
+    values = _declared_values(data)
+    patient = Patient(**values, declared_by_owner=True)
+    stored = _store_photo(photo) if photo else None
+    try:
+        with transaction.atomic():
+            _check_identification_free(patient.microchip)
+            if stored:
+                patient.photo, patient.photo_key = stored
+            patient.save()
+            Guardianship.objects.create(
+                patient=patient, client=client, role=Guardianship.Role.OWNER
+            )
+    except BaseException:
+        if stored:
+            _delete_quietly(stored[0])
+        raise
+    logger.info("Patient %s declared for client %s by user %s", patient.pk, client.pk, by.pk)
+    return patient
+
+
+def edit_declared_patient(
+    *,
+    patient: Patient,
+    data: dict | None,
+    photo: UploadedFile | None = None,
+    clear_photo: bool = False,
+    by: User,
+) -> Patient:
+    """An owner edits a patient they declared: its details (`data`, as for `declare_patient`)
+    while the clinic has not confirmed it, and its photo at any time (`data=None`).
+
+    Locks the patient row: a receptionist confirming it meanwhile either comes first (then
+    AlreadyConfirmed is raised and nothing is saved) or sees the owner's edit. Only the fields
+    written are saved, so an edit never undoes what staff wrote. A new photo is encrypted before
+    the transaction; the replaced one is deleted after commit.
+    """
+    stored = _store_photo(photo) if photo else None
+    try:
+        with transaction.atomic():
+            locked = _lock_patient(patient)
+            fields: list[str] = []
+            if data is not None:
+                if not locked.declared_by_owner:
+                    raise AlreadyConfirmed
+                values = _declared_values(data)
+                values.pop("species", None)  # an animal does not become a person, nor a cat a dog
+                if locked.is_person:
+                    values.update(ANIMAL_ONLY)
+                _check_identification_free(values.get("microchip", ""), patient_pk=locked.pk)
+                for name, value in values.items():
+                    setattr(locked, name, value)
+                fields += list(values)
+            replaced = locked.photo.name if (stored or clear_photo) else ""
+            if stored:
+                locked.photo, locked.photo_key = stored
+            elif clear_photo:
+                locked.photo, locked.photo_key = "", ""
+            if stored or clear_photo:
+                fields += ["photo", "photo_key"]
+            if fields:
+                locked.save(update_fields=fields)
+            if replaced:
+                transaction.on_commit(lambda: _delete_quietly(replaced), robust=True)
+    except BaseException:
+        if stored:
+            _delete_quietly(stored[0])
+        raise
+    logger.info("Patient %s edited by its owner (user %s)", locked.pk, by.pk)
+    return locked
+
+
+def confirm_patient(*, patient: Patient, by: User, birth_date: date | None = None) -> Patient:
+    """Staff confirm a patient its owner declared, at the first visit, correcting its birth date
+    if `birth_date` is given (it is then no longer "estimated").
+
+    A young dog, cat or rabbit gets its species' first vaccination proposed
+    (`records.protocols.first_vaccinations`): care due rows, with their reminders, like the ones
+    a recorded vaccination makes. Proposed once: an animal that has vaccinations or pending
+    vaccination care already gets nothing more.
+
+    Locks the patient row, so two receptionists confirming at once (or a double click) stamp it
+    once and propose the protocol once; confirming a confirmed patient changes nothing.
+    """
+    now = timezone.now()
+    today = now.astimezone(Clinic.current().tz).date()
+    with transaction.atomic():
+        locked = _lock_patient(patient)
+        if not locked.declared_by_owner:
+            return locked
+        fields = ["declared_by_owner", "confirmed_at", "confirmed_by"]
+        locked.declared_by_owner, locked.confirmed_at, locked.confirmed_by = False, now, by
+        if birth_date is not None:
+            locked.birth_date, locked.birth_date_estimated = birth_date, False
+            fields += ["birth_date", "birth_date_estimated"]
+        if _suggest_first_vaccination(locked, today):
+            locked.protocol_suggested_at = now
+            fields.append("protocol_suggested_at")
+        locked.save(update_fields=fields)
+    return locked
+
+
+def _suggest_first_vaccination(patient: Patient, today: date) -> list[CareDue]:
+    """The first injections of the species' protocol as care due, when the animal is young and
+    nothing about its vaccinations is known yet. Call inside the patient's lock."""
+    if patient.protocol_suggested_at is not None:
+        return []
+    plan = first_vaccinations(patient.species, patient.birth_date, today)
+    if not plan:
+        return []
+    known = (
+        Vaccination.objects.filter(entry__patient=patient).exists()
+        or CareDue.objects.pending().filter(patient=patient, kind=CareKind.VACCINATION).exists()
+    )
+    if known:
+        return []
+    return [
+        _care_falls_due(patient, kind=CareKind.VACCINATION, subject=code, due=due, source=None)
+        for code, due in plan
+    ]
 
 
 PHOTOS_DIR = "patients"
@@ -276,7 +461,7 @@ def _supersede(patient: Patient, *, kind: str, subject: str) -> None:
 
 
 def _care_falls_due(
-    patient: Patient, *, kind: str, subject: str, due: date, source: HistoryEntry
+    patient: Patient, *, kind: str, subject: str, due: date, source: HistoryEntry | None
 ) -> CareDue:
     care = CareDue.objects.create(
         patient=patient, kind=kind, subject=subject, due_date=due, source=source

@@ -5,6 +5,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
 from django.http import (
     Http404,
     HttpRequest,
@@ -31,6 +32,7 @@ from records import services
 from records.access import (
     correction_for_staff,
     guardianship_for,
+    owner_link_for,
     patient_for_any,
     patient_for_staff,
     report_for,
@@ -38,9 +40,13 @@ from records.access import (
 )
 from records.charts import weight_chart
 from records.forms import (
+    IDENTIFICATION_TAKEN,
+    ConfirmPatientForm,
     CorrectionForm,
     EntryForm,
     LinkClientForm,
+    OwnerPatientForm,
+    OwnerPhotoForm,
     PatientForm,
     ReportUploadForm,
     ReportWriteForm,
@@ -78,6 +84,106 @@ def my_animals(request: HttpRequest) -> HttpResponse:
         "records/my_animals.html",
         {"patients": patients, "care": with_booking(care), "today": clinic_today()},
     )
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def animal_new(request: HttpRequest) -> HttpResponse:
+    """A client adds an animal (or, with ?for=person, themselves or a child): saved "declared by
+    the owner" until staff confirm it at the first visit."""
+    client = client_of(request.user)
+    person = request.GET.get("for") == "person"
+    if request.method == "GET" and request.GET.get("part") == "breed":
+        return _breed_field(request, person=person)
+    form = OwnerPatientForm(
+        request.POST or None,
+        request.FILES or None,
+        person=person,
+        client=client,
+        refresh_url=_breed_url(request),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.declare_patient(
+                client=client, data=form.cleaned_data, photo=form.new_photo, by=request.user
+            )
+        except services.IdentificationTaken:
+            form.add_error("microchip", IDENTIFICATION_TAKEN)
+        else:
+            messages.success(
+                request,
+                _("%(name)s is added. The clinic will confirm the details at the first visit.")
+                % {"name": patient.name},
+            )
+            return redirect("records:animal", pk=patient.pk)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "records/owner_patient_form.html", {"form": form}, status=status)
+
+
+def _breed_url(request: HttpRequest) -> str:
+    """Where the species select asks for its breeds: this page, with part=breed."""
+    query = request.GET.copy()
+    query["part"] = "breed"
+    return f"{request.path}?{query.urlencode()}"
+
+
+def _breed_field(request: HttpRequest, *, person: bool) -> HttpResponse:
+    """The breed input and its suggestions for the species just chosen (htmx)."""
+    initial = {"species": request.GET.get("species", ""), "breed": request.GET.get("breed", "")}
+    form = OwnerPatientForm(person=person, initial=initial)
+    return render(request, "records/owner_patient_form.html#breed", {"form": form})
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def animal_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """An owner or co-owner edits an animal they declared; once the clinic has confirmed it, only
+    its photo (the rest through a correction request). A pet-sitter or a stranger: 404."""
+    link = owner_link_for(request, pk)
+    patient = link.patient
+    declared = patient.declared_by_owner
+    if declared and request.method == "GET" and request.GET.get("part") == "breed":
+        return _breed_field(request, person=patient.is_person)  # shows nothing of the animal
+    log_access(
+        request, action=AccessLog.Action.VIEW, object_type="patient", object_id=pk, detail="edit"
+    )
+    form: OwnerPatientForm | OwnerPhotoForm
+    if declared:
+        form = OwnerPatientForm(
+            request.POST or None,
+            request.FILES or None,
+            patient=patient,
+            client=client_of(request.user),
+            refresh_url=_breed_url(request),
+        )
+    else:
+        form = OwnerPhotoForm(request.POST or None, request.FILES or None, patient=patient)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.edit_declared_patient(
+                patient=patient,
+                data=form.cleaned_data if declared else None,
+                photo=form.new_photo,
+                clear_photo=form.photo_cleared,
+                by=request.user,
+            )
+        except services.IdentificationTaken:
+            form.add_error("microchip", IDENTIFICATION_TAKEN)
+        except services.AlreadyConfirmed:
+            messages.error(
+                request,
+                _(
+                    "The clinic has just confirmed these details: nothing was changed. Ask for a "
+                    "correction below if something is wrong."
+                ),
+            )
+            return redirect("records:animal", pk=pk)
+        else:
+            messages.success(request, _("Saved."))
+            return redirect("records:animal", pk=pk)
+    status = 400 if request.method == "POST" else 200
+    context = {"form": form, "patient": patient}
+    return render(request, "records/owner_patient_form.html", context, status=status)
 
 
 def with_booking(care) -> list[CareDue]:
@@ -233,6 +339,59 @@ def search(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+# How many declared patients the "to confirm" page lists at once (the oldest first).
+TO_CONFIRM_PAGE = 100
+
+
+@staff_required
+@require_GET
+def to_confirm(request: HttpRequest) -> HttpResponse:
+    """Patients their owners declared online, for reception to confirm at the first visit."""
+    waiting = Patient.objects.to_confirm()
+    patients = list(
+        waiting.prefetch_related(
+            Prefetch("guardianships", queryset=Guardianship.objects.select_related("client"))
+        )[: TO_CONFIRM_PAGE + 1]
+    )
+    more = len(patients) > TO_CONFIRM_PAGE
+    context = {
+        "patients": patients[:TO_CONFIRM_PAGE],
+        "more": more,
+        "total": waiting.count() if more else len(patients),
+    }
+    return render(request, "records/to_confirm.html", context)
+
+
+@duty_required("clients")
+@require_POST
+def confirm_patient(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm a declared patient, with its birth date corrected if need be; a young animal gets
+    its species' first vaccination proposed (records.services.confirm_patient)."""
+    patient = patient_for_staff(request, pk)
+    form = ConfirmPatientForm(request.POST)
+    if not form.is_valid():
+        return _form_again(request, patient, "confirm", confirm_form=form)
+    log_access(
+        request, action=AccessLog.Action.VIEW, object_type="patient", object_id=pk, detail="confirm"
+    )
+    if not patient.declared_by_owner:
+        messages.info(request, _("These details were already confirmed."))
+        return redirect("records:staff_patient", pk=pk)
+    born = form.cleaned_data["birth_date"]
+    confirmed = services.confirm_patient(
+        patient=patient,
+        by=request.user,
+        birth_date=born if born is not None and born != patient.birth_date else None,
+    )
+    if confirmed.protocol_suggested_at is not None:  # only a confirmation proposes it
+        messages.success(
+            request, _("Details confirmed. The first vaccination is proposed in the care due.")
+        )
+    else:
+        messages.success(request, _("Details confirmed."))
+    return redirect("records:staff_patient", pk=pk)
+
+
 @duty_required("clients")
 @require_http_methods(["GET", "POST"])
 def patient_new(request: HttpRequest) -> HttpResponse:
@@ -298,6 +457,7 @@ def _staff_page_context(request: HttpRequest, patient: Patient, **forms) -> dict
         "chart": weight_chart(list(patient.weights.all())),
         "reports": patient.reports.select_related("author"),
         "corrections": patient.corrections.filter(resolved_at=None).select_related("client"),
+        "confirm_form": ConfirmPatientForm(initial={"birth_date": patient.birth_date}),
         "today": today,
         "entry_form": EntryForm(initial={"date": today}),
         "vaccination_form": _vaccination_form(patient, today),
