@@ -9,6 +9,30 @@ from notifications.messages import MEDICAL_FIELDS, check_template
 from notifications.models import Campaign, Channel, Kind, Status, Topic
 
 
+class PhoneCodeForm(forms.Form):
+    """The 6 digits a client received by text message."""
+
+    code = forms.CharField(
+        label=_("Code received by text message"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": "[0-9 ]{6,7}",
+                "maxlength": "7",
+                "size": "8",
+            }
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if len(code) != 6 or not code.isdigit():
+            raise forms.ValidationError(_("Type the 6 digits of the code."))
+        return code
+
+
 class PreferencesForm(forms.Form):
     """One checkbox per topic and channel, plus the two consents. Marketing starts unticked."""
 

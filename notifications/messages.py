@@ -235,6 +235,24 @@ DEFAULTS: dict[tuple[str, str], Wording] = {
             "Take it: {{ claim_url }}"
         ),
     ),
+    # A one-time code (notifications.codes). Not in VARIABLES: the clinic does not reword it.
+    (Kind.VERIFICATION_CODE, Channel.EMAIL): Wording(
+        _("Your code: {{ code }}"),
+        _(
+            "Hello{% if first_name %} {{ first_name }}{% endif %},\n\n"
+            "Your code is {{ code }}. It expires in 10 minutes. Never give it to anyone: "
+            "the clinic will never ask you for it.\n\n"
+            "If you did not ask for it, ignore this e-mail.\n\n"
+            "{{ clinic }}"
+        ),
+    ),
+    (Kind.VERIFICATION_CODE, Channel.SMS): Wording(
+        "",
+        _(
+            "{{ sender }}: your code is {{ code }}. It expires in 10 minutes. "
+            "Never give it to anyone."
+        ),
+    ),
 }
 
 # What a manager may write in each kind's template (shown in the editor).

@@ -43,6 +43,9 @@ class Kind(models.TextChoices):
     ORDER_READY = "order_ready", _("Order ready for pick-up")
     ORDER_WAITING = "order_waiting", _("Order still waiting")
     ORDER_UPDATE = "order_update", _("News about a request")
+    # A one-time code someone just asked for (notifications.codes): urgent, transactional,
+    # never capped, sent to the number or address being checked (not the one on file).
+    VERIFICATION_CODE = "verification_code", _("Verification code")
 
 
 class Topic(models.TextChoices):
@@ -224,6 +227,10 @@ class Preference(models.Model):
     marketing_opt_in = models.BooleanField(_("news and prevention campaigns"), default=False)
     service_opt_out = models.BooleanField(_("no reminders at all"), default=False)
     phone_verified = models.BooleanField(_("mobile number checked"), default=False)
+    # The number (E.164) the tick was given for: a client whose number changed since is not
+    # checked any more (services.phone_checked). Blank on a tick written without a number
+    # (migration 0007 filled in the existing ones).
+    verified_phone = models.CharField(max_length=20, blank=True)
     # Unticked by the e-mail provider's hard bounce or spam complaint (notifications.anymail_hooks);
     # ticked again when the client confirms or changes their address.
     email_valid = models.BooleanField(_("e-mail address valid"), default=True)
@@ -421,3 +428,42 @@ class InboundSms(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.provider_message_id} ({self.outcome})"
+
+
+class VerificationCode(models.Model):
+    """A one-time code sent to prove a number or an address is someone's (notifications.codes).
+
+    One row per (client, purpose): a new code replaces the previous one on the same row, so
+    the throttles (sends and typed codes in the last hour, the lock) hold whatever the target.
+    The code itself is never stored: only its HMAC under SECRET_KEY, bound to the row's client,
+    purpose and target.
+    """
+
+    class Purpose(models.TextChoices):
+        PHONE = "phone", _("Mobile number")
+        LINK_RECORD = "link-record", _("Link to a client record")
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="verification_codes")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    target = models.CharField(max_length=254)  # E.164 number or e-mail address
+    code_hash = models.CharField(max_length=64, blank=True)  # "" once used
+    expires_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)  # wrong tries on the current code
+    sends = models.PositiveIntegerField(default=0)  # codes sent, ever
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    # When codes were sent and typed within the last hour (ISO instants): rolling windows for
+    # the back-off, the hourly send limit and the lock after too many typed codes.
+    sent_log = models.JSONField(default=list)
+    typed_log = models.JSONField(default=list)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["client", "purpose"], name="notif_one_code_per_purpose")
+        ]
+
+    def __str__(self) -> str:
+        return f"code {self.purpose} for {self.client_id}"

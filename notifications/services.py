@@ -34,6 +34,7 @@ staff to check and resend: we prefer a visible maybe-missed e-mail to a silent d
 
 import logging
 import mimetypes
+import re
 import secrets
 import smtplib
 from collections.abc import Sequence
@@ -104,8 +105,15 @@ TRANSACTIONAL = frozenset(
         Kind.APPOINTMENT_MOVED,
         Kind.APPOINTMENT_CANCELLED,
         Kind.SMS_ANSWER,  # the answer to a text message the client just sent
+        Kind.VERIFICATION_CODE,  # a code the person just asked for
     }
 )
+# Texts that go to a number whether or not it is checked: the code that checks it, and our
+# answer to a text the number itself sent us.
+UNCHECKED_SMS_KINDS = frozenset({Kind.VERIFICATION_CODE, Kind.SMS_ANSWER})
+NOT_CHECKED = _("Mobile number not checked yet.")
+CODE_RE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+CODE_MASK = "••••••"
 UNSUBSCRIBE_PURPOSE = "notifications.unsubscribe"
 EMAIL_BOUNCED = _("E-mail address bounced.")
 UNSUBSCRIBE_VALIDITY = timedelta(days=180)
@@ -352,6 +360,52 @@ def order_notice(
     _plan(plans, now=now)
 
 
+def verification_code(
+    *, client: Client, channel: str, target: str, code: str, expires_at: datetime, key: str
+) -> Notification | None:
+    """The message carrying a one-time code (notifications.codes calls it; other apps call
+    `codes.send_code`). To `target` itself, checked or not: urgent (quiet hours do not hold a
+    code someone is waiting for), transactional (a client who turned notices off asked for
+    it), never capped, cancelled if it could only arrive after `expires_at`. Once the row is
+    final, the code in its text is masked (`_redact`)."""
+    now = timezone.now()
+    fresh = _plan(
+        [
+            Plan(
+                client=client,
+                channel=channel,
+                kind=Kind.VERIFICATION_CODE,
+                key=key,
+                at=now,
+                context={"code": code},
+                urgent=True,
+                expires_at=expires_at,
+                recipient=target,
+            )
+        ],
+        now=now,
+    )
+    return fresh[0] if fresh else None
+
+
+def phone_changed(client: Client) -> bool:
+    """Call after the client's mobile number changed (the profile page, a correction by the
+    team): the tick "mobile number checked" was for the old number, so it goes (journaled,
+    how = automatic) and texts wait until the new number is checked. True when it was ticked.
+
+    Without the call the rule still holds, as `phone_checked` compares the number ticked with
+    the one on file; the call adds the journal line."""
+    preference = preference_for(client)
+    if not preference.phone_verified:
+        return False
+    if preference.verified_phone and preference.verified_phone == mobile_e164(client.phone):
+        return False
+    changes = change_preferences(
+        client=client, by=None, how=PreferenceChange.How.SYSTEM, phone_verified=False
+    )
+    return bool(changes)
+
+
 # ------------------------------------------------------------------------------------------------
 # Planning
 # ------------------------------------------------------------------------------------------------
@@ -376,6 +430,7 @@ class Plan:
     expires_at: datetime | None = None
     ics: str = ""
     suppress: str = ""  # a reason known at planning time (e.g. no address)
+    recipient: str = ""  # this number or address rather than the client's (a one-time code)
     extra: dict[str, object] = field(default_factory=dict)
 
 
@@ -438,7 +493,39 @@ def _sms_instead(client: Client, preference: Preference) -> bool:
     takes_sms = any(
         Channel.SMS in preference.channels_for(topic) for topic in set(KIND_TOPIC.values())
     )
-    return preference.phone_verified and bool(client.phone) and takes_sms
+    return phone_checked(client, preference) and takes_sms
+
+
+def mobile_e164(raw: str, region: str | None = None) -> str:
+    """The number in E.164, "" when it is not a valid phone number."""
+    raw = (raw or "").strip()
+    if not raw:
+        return ""
+    try:
+        number = phonenumbers.parse(raw, region or clinic_region(Clinic.current()))
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_checked(
+    client: Client, preference: Preference | None = None, *, number: str | None = None
+) -> bool:
+    """Whether text messages may go to the client's mobile number (or to `number`, a row's
+    recipient, which must still be it): ticked "checked" — by a code the client typed, or by
+    the team — for the number on file now. A tick written without its number (before
+    migration 0007 recorded them) holds for the number on file."""
+    preference = preference or preference_for(client)
+    if not preference.phone_verified:
+        return False
+    current = mobile_e164(client.phone)
+    if not current:
+        return False
+    if number is not None and mobile_e164(number) != current:
+        return False
+    return not preference.verified_phone or preference.verified_phone == current
 
 
 def _appointment_messages(
@@ -543,8 +630,12 @@ def sms_sender(clinic: Clinic) -> str:
     return clinic.sms_sender or clinic.name[:11]
 
 
-def _sms_recipient(client: Client, clinic: Clinic) -> tuple[str, str]:
-    """(E.164 number, "") or ("", reason it cannot get a text message)."""
+def _sms_recipient(
+    client: Client, clinic: Clinic, preference: Preference | None = None
+) -> tuple[str, str]:
+    """(E.164 number, "") or ("", reason it cannot get a text message): a valid mobile number,
+    checked with the client (PRODUCT/issue 12: verified "before text messages are sent to a
+    number")."""
     raw = (client.phone or "").strip()
     if not raw:
         return "", str(_("No mobile number on file."))
@@ -559,6 +650,8 @@ def _sms_recipient(client: Client, clinic: Clinic) -> tuple[str, str]:
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
         return "", str(_("Not a mobile number: %(phone)s") % {"phone": raw})
+    if not phone_checked(client, preference):
+        return "", str(NOT_CHECKED)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
 
 
@@ -680,12 +773,19 @@ def _build(plan: Plan, clinic: Clinic, now: datetime) -> Notification:
     client = plan.client
     preference = preference_for(client)
     language = client.preferred_language or settings.LANGUAGE_CODE
-    if plan.channel == Channel.SMS:
-        recipient, problem = _sms_recipient(client, clinic)
+    if plan.recipient:
+        recipient, problem = plan.recipient, ""
+    elif plan.channel == Channel.SMS:
+        recipient, problem = _sms_recipient(client, clinic, preference)
     else:
         recipient, problem = _email_recipient(client)
     reason = plan.suppress or problem
-    if not reason and plan.channel == Channel.EMAIL and not preference.email_valid:
+    if (
+        not reason
+        and plan.channel == Channel.EMAIL
+        and not preference.email_valid
+        and plan.kind != Kind.VERIFICATION_CODE  # asked for now, maybe to fix that very address
+    ):
         reason = str(EMAIL_BOUNCED)
     if (
         not reason
@@ -886,6 +986,7 @@ def dispatch(pk: int) -> str:
             sent_at=timezone.now(),
             reason="",
             claim_token="",
+            **_redact(row),
         )
         if changed:
             _event(row, Status.SENT, str(_("Provider reference: %(id)s") % {"id": provider_id}))
@@ -928,8 +1029,19 @@ def _decide_before_sending(
         return _finish(
             row, token, Status.SUPPRESSED, str(_("The client turned reminders and notices off."))
         )
-    if row.channel == Channel.EMAIL and not preference.email_valid:
+    if (
+        row.channel == Channel.EMAIL
+        and not preference.email_valid
+        and row.kind != Kind.VERIFICATION_CODE
+    ):
         return _finish(row, token, Status.SUPPRESSED, str(EMAIL_BOUNCED))
+    if (
+        row.channel == Channel.SMS
+        and row.kind not in UNCHECKED_SMS_KINDS
+        and not phone_checked(row.client, preference, number=row.recipient)
+    ):
+        # Unticked since it was planned (the number changed, the provider refused it).
+        return _finish(row, token, Status.SUPPRESSED, str(NOT_CHECKED))
     if row.channel == Channel.SMS and not row.urgent and schedule.is_quiet(now, clinic.tz):
         later = schedule.next_allowed(now, clinic.tz)
         return _back_to_scheduled(row, token, later, str(_("Quiet hours: held until then.")))
@@ -986,10 +1098,22 @@ def _finish(row: Notification, token: str, status: str, reason: str) -> str:
     with transaction.atomic():
         changed = Notification.objects.filter(
             pk=row.pk, status=Status.SENDING, claim_token=token
-        ).update(status=status, reason=reason[:300], claim_token="")
+        ).update(status=status, reason=reason[:300], claim_token="", **_redact(row))
         if changed:
             _event(row, status, reason)
     return status
+
+
+def _redact(row: Notification) -> dict[str, str]:
+    """A one-time code is masked in its row's text once the row is final: it has left (or
+    never will), and the outbox is read by the whole team. Until then recovery may need to
+    submit the text again as it was."""
+    if row.kind != Kind.VERIFICATION_CODE:
+        return {}
+    return {
+        "body": CODE_RE.sub(CODE_MASK, row.body),
+        "html": CODE_RE.sub(CODE_MASK, row.html),
+    }
 
 
 def _back_to_scheduled(row: Notification, token: str, at: datetime, reason: str) -> str:
@@ -1516,6 +1640,13 @@ def change_preferences(
         changes: list[PreferenceChange] = []
         updated: list[str] = []
         for name, value in flags.items():
+            if name == "phone_verified":
+                change = _phone_tick(client, preference, value, updated)
+                if change is not None:
+                    changes.append(
+                        PreferenceChange(client=client, at=now, by=by, how=how, **change)
+                    )
+                continue
             old = getattr(preference, name)
             if old != value:
                 setattr(preference, name, value)
@@ -1558,7 +1689,26 @@ def change_preferences(
         if updated:
             preference.save(update_fields=[*updated, "updated_at"])
             PreferenceChange.objects.bulk_create(changes)
+        client.notification_preference = preference  # the caller's next question sees it
     return changes
+
+
+def _phone_tick(
+    client: Client, preference: Preference, value: bool, updated: list[str]
+) -> dict[str, str] | None:
+    """Tick or untick "mobile number checked", bound to the number on file now. The journal
+    says what changed for a reader: ticking a number not checked before is "no → yes" even if
+    an older number was ticked; unticking is "yes → no" whenever a tick was there."""
+    number = mobile_e164(client.phone) if value else ""
+    if value and not number:
+        return None  # no valid number on file: nothing to tick
+    was = phone_checked(client, preference) if value else preference.phone_verified
+    if (preference.phone_verified, preference.verified_phone) != (value, number):
+        preference.phone_verified, preference.verified_phone = value, number
+        updated += [name for name in ("phone_verified", "verified_phone") if name not in updated]
+    if was == value:
+        return None
+    return {"what": "phone_verified", "old_value": _yes_no(was), "new_value": _yes_no(value)}
 
 
 def confirm_email_address(

@@ -6,6 +6,7 @@ app_name = "notifications"
 
 urlpatterns = [
     path("preferences/", views.preferences, name="preferences"),
+    path("phone/", views.phone, name="phone"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("webhooks/sms/", views.sms_receipt, name="sms_receipt"),
     path("webhooks/sms/twilio/status/", views.twilio_status, name="twilio_status"),

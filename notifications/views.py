@@ -17,12 +17,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from notifications import replies, services
+from notifications import codes, replies, services
 from notifications.backends import receipt_signature_ok
 from notifications.forms import (
     LANGUAGE_CODES,
     CampaignForm,
     OutboxFilterForm,
+    PhoneCodeForm,
     PreferencesForm,
     TemplateForm,
 )
@@ -55,6 +56,7 @@ from portal.access import (
 )
 from portal.lib.links import LinkError, LinkExpired, read_token
 from portal.lib.net import client_ip
+from portal.lib.phones import display_phone
 from portal.models import Client, Clinic
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,56 @@ def preferences(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notifications/preferences.html",
-        {"form": form, "journal": journal, "client": client, "preference": preference},
+        {
+            "form": form,
+            "journal": journal,
+            "client": client,
+            "preference": preference,
+            "phone_checked": services.phone_checked(client, preference),
+        },
+    )
+
+
+@client_required
+@require_http_methods(["GET", "POST"])
+def phone(request: HttpRequest) -> HttpResponse:
+    """Check the client's own mobile number with a code sent to it by text message. Only the
+    signed-in client's number: there is no object to name in the URL."""
+    client = client_of(request.user)
+    form = PhoneCodeForm(request.POST if "code" in request.POST else None)
+    status = 200
+    if request.method == "POST" and "send" in request.POST:
+        try:
+            sent = codes.send_phone_code(client=client)
+        except codes.CodeError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(
+                request,
+                _("A code is on its way to %(phone)s. It expires in 10 minutes.")
+                % {"phone": display_phone(sent.target)},
+            )
+        return redirect("notifications:phone")
+    if request.method == "POST" and form.is_valid():
+        result = codes.check_phone_code(
+            client=client, code=form.cleaned_data["code"], by=request.user
+        )
+        if result.ok:
+            messages.success(request, result.message)
+            return redirect("notifications:phone")
+        form.add_error("code", result.message)
+    if form.errors:
+        status = 400
+    return render(
+        request,
+        "notifications/phone.html",
+        {
+            "client": client,
+            "form": form,
+            "checked": services.phone_checked(client),
+            "state": codes.resend_state(client=client, purpose=codes.Purpose.PHONE),
+        },
+        status=status,
     )
 
 
@@ -319,6 +370,9 @@ def resend(request: HttpRequest, pk: int) -> HttpResponse:
     if not row.is_final:
         messages.error(request, _("This message has not been sent yet: wait for it."))
         return redirect("notifications:detail", pk=row.pk)
+    if row.kind == Kind.VERIFICATION_CODE:
+        messages.error(request, _("A code is not sent twice: the client asks for a new one."))
+        return redirect("notifications:detail", pk=row.pk)
     copy = services.resend(notification=row, by=request.user)
     messages.success(request, _("A copy is on its way."))
     return redirect("notifications:detail", pk=copy.pk)
@@ -331,6 +385,7 @@ def client_history(request: HttpRequest, pk: int) -> HttpResponse:
     rows = Notification.objects.filter(client=client).defer("body", "html", "ics")[:100]
     journal = PreferenceChange.objects.filter(client=client).select_related("by")[:50]
     preference = services.preference_for(client)
+    phone_checked = services.phone_checked(client, preference)
     topics = [(topic, preference.channels_for(topic)) for topic in _topics()]
     return render(
         request,
@@ -340,6 +395,7 @@ def client_history(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "journal": journal,
             "preference": preference,
+            "phone_checked": phone_checked,
             "topics": topics,
             "replies": InboundSms.objects.filter(client=client)[:50],
         },

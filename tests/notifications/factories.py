@@ -38,15 +38,23 @@ def make_notice(client: Client, starts_at: datetime, **fields) -> AppointmentNot
 
 
 def with_phone(
-    client: Client, phone: str = "+33612345678", *, sms_for: tuple = (), language: str = "en"
+    client: Client,
+    phone: str = "+33612345678",
+    *,
+    sms_for: tuple = (),
+    language: str = "en",
+    verified: bool = True,
 ) -> Client:
     """The client with a mobile number, reading messages in `language` (English by default, so
-    tests read like the source strings; French is tested apart)."""
+    tests read like the source strings; French is tested apart). The number is checked (texts
+    go only to checked numbers) unless `verified=False`."""
     client.phone = phone
     client.preferred_language = language
     client.save(update_fields=["phone", "preferred_language"])
     preference, _ = Preference.objects.get_or_create(client=client)
     for topic in sms_for:
         preference.channels[topic] = ["email", "sms"]
+    preference.phone_verified = verified
+    preference.verified_phone = phone if verified and phone.startswith("+") else ""
     preference.save()
     return Client.objects.get(pk=client.pk)

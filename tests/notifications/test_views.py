@@ -247,9 +247,11 @@ def test_it_shows_a_clients_history_with_bounded_queries(
 
 
 def test_it_lets_staff_mark_a_phone_checked_and_journals_it(as_reception, reception, client_user):
+    with_phone(client_user.client, verified=False)  # a mobile number to check
     url = reverse("notifications:client_phone", args=[client_user.client.pk])
     as_reception.post(url, {"phone_verified": "1"})
-    assert Preference.objects.get(client=client_user.client).phone_verified is True
+    preference = Preference.objects.get(client=client_user.client)
+    assert (preference.phone_verified, preference.verified_phone) == (True, "+33612345678")
     entry = PreferenceChange.objects.get(what="phone_verified")
     assert (entry.by, entry.how) == (reception, PreferenceChange.How.STAFF)
 
