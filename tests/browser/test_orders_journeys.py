@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from notifications.models import Channel, Kind, Notification
+from notifications.models import Channel, Kind, Notification, Preference
 from orders.models import Order, Status
 from orders.services import clinic_today
 from records import services as records
@@ -110,6 +110,10 @@ def test_a_client_renews_from_the_reminder_and_sees_it_ready_live(
     camille.phone = "+33612345678"
     camille.preferred_language = language
     camille.save(update_fields=["phone", "preferred_language"])
+    # Texts go only to a checked number (issue 12): the team checked Camille's at the desk.
+    Preference.objects.update_or_create(
+        client=camille, defaults={"phone_verified": True, "verified_phone": camille.phone}
+    )
     filou = factories.make_patient(camille, name="Filou")
     today = clinic_today()
 
