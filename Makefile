@@ -10,7 +10,7 @@ WORKERS ?= auto
 
 .PHONY: run test lint format install migrate vendor messages screenshots bench-booking bench-records \
         bench-notifications bench-messaging bench-waitlist bench-emergency bench-http bench-load \
-        bench-security bench-agenda bench-webhooks bench-api bench-sms bench-orders \
+        bench-security bench-agenda bench-webhooks bench-api bench-sms bench-orders bench-onboarding \
         serve-prod clean
 
 $(STAMP): pyproject.toml
@@ -63,7 +63,7 @@ vendor:
 	bin/vendor-assets
 
 bench-booking bench-records bench-notifications bench-messaging bench-waitlist bench-emergency \
-  bench-security bench-agenda bench-webhooks bench-api bench-orders: install
+  bench-security bench-agenda bench-webhooks bench-api bench-orders bench-onboarding: install
 	$(PY) bench/$(subst bench-,,$@).py
 
 # Two-way SMS: signed "OUI" replies handled per second vs signed receipts for unknown ids.

@@ -207,10 +207,13 @@ class Service(models.Model):
     def buffer(self) -> timedelta:
         return timedelta(minutes=self.buffer_minutes)
 
+    @property
+    def first_visit_length(self) -> int:
+        """Minutes a client's first visit takes (what a newcomer books)."""
+        return max(self.first_visit_minutes or 0, self.duration_minutes)
+
     def duration_for(self, *, first_visit: bool) -> timedelta:
-        if first_visit and self.first_visit_minutes:
-            return timedelta(minutes=max(self.first_visit_minutes, self.duration_minutes))
-        return self.duration
+        return timedelta(minutes=self.first_visit_length) if first_visit else self.duration
 
 
 class WeeklyHours(models.Model):

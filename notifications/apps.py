@@ -7,6 +7,14 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = _("Notifications")
 
+    def phone_changed(self, client) -> list:
+        """portal's profile page says a client's mobile changed: the mark "checked" was for the
+        old number; the consent journal says so."""
+        from notifications.services import phone_changed
+
+        phone_changed(client)
+        return []
+
     def dashboard_panels(self, request: HttpRequest, *, staff: bool) -> list:
         from datetime import timedelta
 

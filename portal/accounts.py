@@ -41,6 +41,19 @@ class ClinicSite:
         return cls(name=clinic.name, domain=urlsplit(base_url()).netloc)
 
 
+# The pk of a client record without an account that matched a sign-up's e-mail or mobile.
+POSSIBLE_RECORD_SESSION_KEY = "possible_record"
+
+
+def known_record(email: str, phone: str) -> Client | None:
+    """A client record the clinic keeps without an account, with this e-mail or mobile."""
+    records = Client.objects.filter(user__isnull=True)
+    match = records.filter(email__iexact=email).first() if email else None
+    if match is None and phone:
+        match = records.filter(phone=phone).first()
+    return match
+
+
 class AccountAdapter(DefaultAccountAdapter):
     def get_from_email(self) -> str:
         return clinic_sender(Clinic.current())
@@ -85,6 +98,12 @@ class AccountAdapter(DefaultAccountAdapter):
                 client = invitation.client if invitation and invitation.client else None
                 if client is None or client.user_id is not None:
                     client = Client(email=user.email)
+                    # A record the clinic keeps with this e-mail or mobile is never linked
+                    # silently: the new account gets its own, and its holder is offered to
+                    # prove the old one is theirs (onboarding's "link my file").
+                    known = known_record(user.email, form.cleaned_data.get("phone") or "")
+                    if known is not None:
+                        request.session[POSSIBLE_RECORD_SESSION_KEY] = known.pk
                 client.user = user
                 client.first_name = user.first_name or client.first_name
                 client.last_name = user.last_name or client.last_name

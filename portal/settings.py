@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "privacy",
     "api",  # the JSON API for phone assistants and partners (docs/api.md)
     "webhooks",  # signed outbound webhooks (docs/api.md, "Webhooks")
+    "onboarding",  # a newcomer's first booking from the public page (docs/onboarding.md)
     "orders",  # treatment renewals and orders picked up at the clinic (docs/orders.md)
 ]
 
@@ -557,6 +558,9 @@ NOTIFICATIONS_RETRY_SECONDS = env_int("ACCUEIL_NOTIFICATIONS_RETRY_SECONDS", 60,
 # renewal falls due (notifications then reminds the owner ahead of that date).
 RECORDS_MAX_UPLOAD_BYTES = env_int("ACCUEIL_RECORDS_MAX_UPLOAD_MB", 20, minimum=1) * 1024 * 1024
 RECORDS_RENEWAL_LEAD_DAYS = env_int("ACCUEIL_RECORDS_RENEWAL_LEAD_DAYS", 5, minimum=0)
+
+# A newcomer's chosen slot is kept this long while they create their account (docs/booking.md).
+BOOKING_HOLD_MINUTES = env_int("ACCUEIL_BOOKING_HOLD_MINUTES", 10, minimum=1)
 
 # Orders and renewals (docs/orders.md). A vet's prescription may be renewed without a visit this
 # long after it was written (a year in France for most veterinary medicines); after that the

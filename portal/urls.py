@@ -57,6 +57,7 @@ urlpatterns = [
     path("", include("api.urls")),
     path("webhooks/", include("webhooks.urls")),
     path("orders/", include("orders.urls")),
+    path("start/", include("onboarding.urls")),
     path("admin/", admin.site.urls),
 ]
 

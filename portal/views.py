@@ -1,4 +1,5 @@
 import sys
+from urllib.parse import quote_plus
 
 from allauth.account.adapter import get_adapter
 from django.conf import settings
@@ -38,19 +39,40 @@ from portal.forms import (
     OTPTokenForm,
     StaffInvitationForm,
 )
+from portal.lib.app_hooks import gather
 from portal.lib.mail import absolute_url, email_context, send_clinic_email
-from portal.models import STAFF_ROLES, Client, Clinic, Invitation, Role, User
+from portal.models import STAFF_ROLES, Client, Clinic, Invitation, Role, Site, User
 
 
-@login_required
+@login_not_required  # public: the clinic's page for people not signed in; their space otherwise
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return public_page(request)
     staff = is_staff(request.user)
     context = {"panels": collect_panels(request, staff=staff)}
     if staff:
         return render(request, "portal/home_staff.html", context)
     context["client"] = client_of(request.user)
     return render(request, "portal/home_client.html", context)
+
+
+def public_page(request: HttpRequest) -> HttpResponse:
+    """The clinic's page for people who are not signed in: who, where, when, how to reach a
+    person, what can be booked online (each app adds its part: `public_panels`)."""
+    clinic = Clinic.current()
+    sites = list(Site.objects.filter(is_active=True))
+    for site in sites:
+        lines = [line.strip() for line in site.address.splitlines() if line.strip()]
+        site.map_url = (
+            "https://www.openstreetmap.org/search?query=" + quote_plus(", ".join(lines))
+            if lines
+            else ""
+        )
+    panels = sorted(gather("public_panels", request), key=lambda panel: panel.order)
+    return render(
+        request, "portal/public.html", {"sites": sites, "panels": panels, "clinic": clinic}
+    )
 
 
 @login_not_required  # public: shown in e-mails, before any sign-in
@@ -197,6 +219,9 @@ def profile(request: HttpRequest) -> HttpResponse:
     form = ClientContactForm(request.POST or None, instance=client)
     if request.method == "POST" and form.is_valid():
         form.save()
+        if "phone" in form.changed_data:
+            # notifications journals that the new number is not checked yet (its AppConfig).
+            gather("phone_changed", client)
         messages.success(request, _("Your details are saved."))
         return redirect("portal:profile")
     return render(request, "portal/profile.html", {"form": form})

@@ -278,6 +278,7 @@ def erase_client(client: Client, *, by: User) -> Erased:
         NotificationEvent,
         Preference,
         Status,
+        VerificationCode,
     )
     from records.models import CorrectionRequest
     from waitlist.models import Entry
@@ -329,6 +330,8 @@ def erase_client(client: Client, *, by: User) -> Erased:
         Preference.objects.filter(client=client).delete()
         # Text messages they sent (their number, their words): nothing kept.
         InboundSms.objects.filter(client=client).delete()
+        # One-time codes hold the number or address they went to.
+        VerificationCode.objects.filter(client=client).delete()
 
         # Messages the client wrote are replaced (re-encrypted under their own position);
         # attachments of the client's conversations are deleted, files after commit.

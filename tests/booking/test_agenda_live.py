@@ -290,7 +290,9 @@ def test_a_move_after_a_colleague_cancelled_is_refused_with_a_clear_message(
 def test_a_reload_asked_by_a_notice_does_not_keep_an_unattended_session_signed_in(
     as_reception, settings
 ):
-    url = "/"  # any page: the header is what counts (the agenda's grid sends it on a reload)
+    # Any signed-in page ("/" is public now): the header is what counts (the agenda's grid
+    # sends it on a reload).
+    url = reverse("portal:security")
     background = {"HX-Request": "true", sessions.BACKGROUND_HEADER: "1"}
     # From the sign-in on (the fixture's, on the wall clock).
     with time_machine.travel(timezone.now(), tick=False) as clock:

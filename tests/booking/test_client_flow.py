@@ -22,8 +22,9 @@ def test_it_shows_days_with_free_slots_and_the_slots_of_the_first_one(
     as_client, filou, consultation, django_assert_max_num_queries
 ):
     # Constant whatever the number of days, slots or appointments: session and 2FA (5), the
-    # choices (6), the engine's inputs read once for the whole horizon (5), the form's selects.
-    with django_assert_max_num_queries(23):
+    # choices (6), the engine's inputs read once for the whole horizon (5, and the slots held
+    # for newcomers: 1, never cached), the form's selects.
+    with django_assert_max_num_queries(24):
         response = as_client.get(reverse("booking:new"), {"service": "consultation"})
     assert response.status_code == 200
     html = response.content.decode()
@@ -44,7 +45,7 @@ def test_the_slot_partial_answers_htmx_with_bounded_queries(
             practitioner=dubois,
             starts_at=at(DAY, hour),
         )
-    with django_assert_max_num_queries(19):
+    with django_assert_max_num_queries(20):  # 19, and the slots held for newcomers
         response = as_client.get(
             reverse("booking:new"),
             {"service": "consultation", "patient": filou.pk, "day": DAY.isoformat()},

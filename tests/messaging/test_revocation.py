@@ -174,19 +174,23 @@ def test_a_client_socket_reads_the_password_in_the_same_query(
     assert socket._still_allowed() is None
 
 
+# Any page that needs a session ("/" answers everyone: it is the clinic's public page).
+SIGNED_IN_PAGE = "/account/profile/"
+
+
 def test_a_message_sent_over_the_socket_counts_as_activity(client_user, conversation):
     """Six days on the socket alone, then six more: still signed in (7 days idle is the limit)."""
     start = datetime(2026, 12, 2, 9, tzinfo=ZoneInfo("Europe/Paris"))
     with time_machine.travel(start, tick=False) as clock:
         http = factories.http_client(client_user)
-        assert http.get("/").status_code == 200  # the session's clock starts
+        assert http.get(SIGNED_IN_PAGE).status_code == 200  # the session's clock starts
         clock.shift(timedelta(days=6))
         socket = connected(http, conversation)
         socket.active_at -= 61  # the socket has been open a while
         html, _context, _sends = socket._post("Toujours là", "token-1")
         assert "Toujours là" not in html  # a fresh form: the message went
         clock.shift(timedelta(days=6))
-        response = http.get("/")
+        response = http.get(SIGNED_IN_PAGE)
     assert response.status_code == 200
 
 
@@ -194,8 +198,8 @@ def test_without_activity_the_socket_does_not_keep_the_session(client_user, conv
     start = datetime(2026, 12, 2, 9, tzinfo=ZoneInfo("Europe/Paris"))
     with time_machine.travel(start, tick=False) as clock:
         http = factories.http_client(client_user)
-        http.get("/")
+        http.get(SIGNED_IN_PAGE)
         socket = connected(http, conversation)
         clock.shift(timedelta(days=7, minutes=1))
         assert socket._still_allowed() is None  # the row expired: the socket is refused
-        assert http.get("/").status_code == 302
+        assert http.get(SIGNED_IN_PAGE).status_code == 302

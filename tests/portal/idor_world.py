@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from booking.models import Appointment, CalendarFeed, Closure, Practitioner, Service, TimeOff
+from household import services as household
 from messaging.models import Attachment, Conversation, QuickReply
 from messaging.services import post_message
 from notifications.messages import TEMPLATED_KINDS
@@ -24,7 +25,7 @@ from orders import services as orders
 from orders.models import Product
 from portal.models import Client, Invitation, Role, Site, User
 from privacy import services as privacy
-from records.models import CorrectionRequest, Patient, Report, Treatment
+from records.models import CorrectionRequest, Guardianship, Patient, Report, Treatment
 from tests import factories
 from tests.waitlist.factories import make_entry as make_waitlist_entry
 from waitlist.models import Entry, Release
@@ -167,5 +168,26 @@ def build() -> World:
     objects["order"] = Target({"pk": order.pk}, owner)
     objects["treatment"] = Target({"pk": treatment.entry_id}, owner)
     objects["product"] = Target({"pk": _first(Product.objects.all(), "catalogue item").pk})
+    # Onboarding: a service newcomers may book online.
+    online = _first(Service.objects.filter(online=True, new_clients_allowed=True), "online service")
+    objects["online_service"] = Target({"slug": online.slug})
+    # Household: the owner's animal shared with a pet-sitter (demo), the owner's own link, an
+    # invitation the owner sent and that waits.
+    shared = _first(
+        Guardianship.objects.filter(patient__guardianships__client=owner).exclude(client=owner),
+        "link shared by the owner",
+    )
+    own = _first(Guardianship.objects.filter(client=owner), "owner's own link")
+    invitation, _token = household.invite(
+        inviter=owner,
+        by=owner.user,
+        email="invitee@example.com",
+        role=Guardianship.Role.CO_OWNER,
+        patients=[patient],
+    )
+    objects["shared_link"] = Target({"pk": shared.pk}, owner)
+    objects["own_link"] = Target({"pk": own.pk}, owner)
+    objects["household_invitation"] = Target({"pk": invitation.pk}, owner)
+    objects["household_join"] = Target({"token": "not-a-real-invitation-token"})
     world.objects = objects
     return world

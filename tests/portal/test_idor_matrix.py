@@ -82,7 +82,8 @@ def manager(obj: str | None = None, *, get: bool = True) -> Entry:
 
 MATRIX: dict[str, Entry] = {
     # portal
-    "portal:home": signed_in(),
+    # Signed out, "/" is the clinic's public page; signed in, the person's space.
+    "portal:home": public(),
     "portal:clinic_logo": public(),
     "portal:clinic_settings": manager(),
     "portal:team": manager(),
@@ -254,6 +255,27 @@ MATRIX: dict[str, Entry] = {
     "orders:step": staff("order", get=False),
     "orders:catalogue": manager(),
     "orders:product_edit": manager("product"),
+    # records: animals their owners declare, and staff confirm
+    "records:animal_new": signed_in(),
+    "records:animal_edit": owned("patient"),
+    "records:to_confirm": staff(),
+    "records:confirm_patient": staff("patient", get=False),
+    "notifications:phone": signed_in(),
+    # onboarding: a newcomer's booking; its credential is the hold in the browser's session
+    "onboarding:start": public(),
+    "onboarding:day": public("online_service"),
+    "onboarding:hold": public("online_service"),
+    "onboarding:account": public(),
+    "onboarding:verify": public(),
+    "onboarding:link": public(),
+    "onboarding:link_record": signed_in(),
+    # household: co-owners and pet-sitters; the join link needs the invitee signed in
+    "household:home": signed_in(),
+    "household:invite": signed_in(get=False),
+    "household:join": Entry(SIGNED_IN, "household_join"),
+    "household:revoke": owned("shared_link", get=False),
+    "household:leave": owned("own_link", get=False),
+    "household:cancel": owned("household_invitation", get=False),
     "webhooks:endpoint_new": manager(),
     "webhooks:endpoint": manager("webhook_endpoint"),
     "webhooks:endpoint_active": manager("webhook_endpoint", get=False),

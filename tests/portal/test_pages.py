@@ -10,10 +10,19 @@ from tests import factories
 
 @pytest.mark.django_db
 def test_anonymous_visitors_are_sent_to_sign_in(client, clinic):
-    response = client.get("/")
+    response = client.get("/account/2fa/")
 
     assert response.status_code == 302
     assert response.url.startswith("/accounts/login/")
+
+
+@pytest.mark.django_db
+def test_anonymous_visitors_see_the_clinics_public_page_at_the_root(client, clinic):
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert clinic.name in response.content.decode()
+    assert 'href="/accounts/login/"' in response.content.decode()
 
 
 @pytest.mark.django_db
