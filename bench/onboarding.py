@@ -52,6 +52,9 @@ def _setup(var_dir: str) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # the test client's response.context (the free times offered)
 
 
 def _clinic():
