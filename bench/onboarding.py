@@ -21,12 +21,8 @@ Prints a table and one JSON line; docs/benchmarks.md records the figures.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -34,27 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _setup(var_dir: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ["ACCUEIL_VAR_DIR"] = var_dir
-    os.environ.setdefault("ACCUEIL_MASTER_KEYS", "bench:" + "A" * 43 + "=")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
-    import django
-
-    django.setup()
-    from bench.migrated import migrate
-
-    migrate()
-    from django.conf import settings
-
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # the test client's response.context (the free times offered)
+from bench.pages import median_ms, report, setup  # noqa: E402
 
 
 def _clinic():
@@ -97,22 +73,6 @@ def _clinic():
     return service
 
 
-def _median_ms(call, renders: int) -> tuple[float, int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    call(0)
-    times, queries = [], 0
-    for i in range(1, renders + 1):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = call(i)
-            times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code in (200, 302), response.status_code
-        queries = max(queries, len(captured))
-    return statistics.median(times), queries
-
-
 def run(renders: int) -> dict:
     from django.urls import reverse
 
@@ -139,16 +99,16 @@ def run(renders: int) -> dict:
         "choose a time": lambda i: visitor.get(day),
     }
     for name, call in calls.items():
-        ms, queries = _median_ms(call, renders)
+        ms, queries = median_ms(call, renders)
         figures[name] = {"median_ms": round(ms, 2), "queries": queries}
     for start in slots[-30:]:
         booking.hold_slot(service=service, starts_at=start)
-    ms, queries = _median_ms(lambda i: visitor.get(day), renders)
+    ms, queries = median_ms(lambda i: visitor.get(day), renders)
     figures["choose a time, 30 holds live"] = {"median_ms": round(ms, 2), "queries": queries}
     from django.core.cache import cache
 
     cache.clear()  # the per-address hold limit
-    ms, queries = _median_ms(hold, min(renders, 9))
+    ms, queries = median_ms(hold, min(renders, 9))
     figures["hold a time"] = {"median_ms": round(ms, 2), "queries": queries}
     return figures
 
@@ -158,17 +118,9 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="accueil-bench-onboarding-") as var_dir:
-        os.environ.pop("DATABASE_URL", None)
-        os.environ.pop("REDIS_URL", None)
-        _setup(var_dir)
+        setup(var_dir)
         figures = run(args.renders)
-    floor = figures["floor: sign-in page"]["median_ms"]
-    print(f"{'page':<32} {'median ms':>10} {'x floor':>8} {'queries':>8}")
-    for name, f in figures.items():
-        print(
-            f"{name:<32} {f['median_ms']:>10.2f} {f['median_ms'] / floor:>8.2f} {f['queries']:>8}"
-        )
-    print(json.dumps({"renders": args.renders, "sqlite": figures}))
+    report(figures, floor="floor: sign-in page", renders=args.renders)
 
 
 if __name__ == "__main__":

@@ -25,39 +25,17 @@ docs/benchmarks.md records the figures.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import sys
 import tempfile
-import time
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.pages import median_ms, report, setup  # noqa: E402
+
 REQUESTS = 1000
-
-
-def _setup(var_dir: str) -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
-    os.environ["ACCUEIL_VAR_DIR"] = var_dir
-    os.environ.setdefault("ACCUEIL_MASTER_KEYS", "bench:" + "A" * 43 + "=")
-    os.environ.setdefault("ALLOWED_HOSTS", "testserver,127.0.0.1")
-    import django
-
-    django.setup()
-    from bench.migrated import migrate
-
-    migrate()
-    from django.conf import settings
-
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.NOTIFICATIONS_SMS_BACKEND = "locmem"
 
 
 def _clinic(renders: int):
@@ -120,22 +98,6 @@ def _clinic(renders: int):
     return vet, reception, [o for o in orders if o.status == Status.NEW], preparing + extra
 
 
-def _median_ms(call, renders: int) -> tuple[float, int]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    call(0)  # warm-up: templates compiled, cache rows written
-    times, queries = [], 0
-    for i in range(1, renders + 1):
-        with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
-            response = call(i)
-            times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.status_code
-        queries = max(queries, len(captured))
-    return statistics.median(times), queries
-
-
 def run(renders: int) -> dict:
     from django.urls import reverse
 
@@ -162,7 +124,7 @@ def run(renders: int) -> dict:
     }
     figures = {}
     for name, call in calls.items():
-        ms, queries = _median_ms(call, renders)
+        ms, queries = median_ms(call, renders)
         figures[name] = {"median_ms": round(ms, 2), "queries": queries}
     return figures
 
@@ -172,17 +134,9 @@ def main() -> None:
     parser.add_argument("--renders", type=int, default=200)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="accueil-bench-orders-") as var_dir:
-        os.environ.pop("DATABASE_URL", None)  # SQLite in the temporary directory
-        os.environ.pop("REDIS_URL", None)
-        _setup(var_dir)
+        setup(var_dir)
         figures = run(args.renders)
-    floor = figures["floor: empty queue tab"]["median_ms"]
-    print(f"{'page':<32} {'median ms':>10} {'x floor':>8} {'queries':>8}")
-    for name, f in figures.items():
-        print(
-            f"{name:<32} {f['median_ms']:>10.2f} {f['median_ms'] / floor:>8.2f} {f['queries']:>8}"
-        )
-    print(json.dumps({"renders": args.renders, "requests": REQUESTS, "sqlite": figures}))
+    report(figures, floor="floor: empty queue tab", renders=args.renders, requests=REQUESTS)
 
 
 if __name__ == "__main__":

@@ -293,6 +293,9 @@ def _create_and_verify(
                 client=client, data=animal_form.cleaned_data, photo=animal_form.new_photo, by=user
             )
     except records.IdentificationTaken:
+        if isinstance(animal_form, _Filled):  # from the link step: the form is gone
+            messages.error(request, IDENTIFICATION_TAKEN)
+            return redirect("onboarding:account")
         animal_form.add_error("microchip", IDENTIFICATION_TAKEN)
         return render(
             request,
@@ -484,9 +487,6 @@ class _Filled:
 
     def __init__(self, data: dict) -> None:
         self.cleaned_data = data
-
-    def add_error(self, field, error) -> None:
-        raise ValueError(error)
 
 
 def _masked(record: Client, channel: str) -> str:

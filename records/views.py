@@ -131,7 +131,7 @@ def _breed_field(request: HttpRequest, *, person: bool) -> HttpResponse:
     """The breed input and its suggestions for the species just chosen (htmx)."""
     initial = {"species": request.GET.get("species", ""), "breed": request.GET.get("breed", "")}
     form = OwnerPatientForm(person=person, initial=initial)
-    return render(request, "records/owner_patient_form.html#breed", {"form": form})
+    return render(request, "records/_owner_patient_fields.html#breed", {"form": form})
 
 
 @client_required

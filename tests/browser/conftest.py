@@ -35,7 +35,7 @@ import shutil
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
@@ -488,6 +488,30 @@ def close_page(page: Page, errors: list[str], server) -> None:
     # A CSP violation, a script error or an accessibility violation is a bug even when the
     # journey passed.
     assert errors == [], "\n".join(errors)
+
+
+@pytest.fixture
+def other_page(browser: Browser, daphne_server, live_url, language) -> Iterator[Callable]:
+    """More browsers in the journey's language (staff at their desks, a second client, a
+    stranger), each checked like `page` (script, CSP and accessibility errors) and closed at the
+    end: `other_page()` opens one on a desktop, `other_page(PHONE)` on a phone."""
+    opened: list[tuple[Page, list[str]]] = []
+
+    def open_one(viewport: dict | None = DESKTOP) -> Page:
+        page, errors = open_page(browser, live_url, language)
+        if viewport is not None:
+            page.set_viewport_size(viewport)
+        opened.append((page, errors))
+        return page
+
+    yield open_one
+    found = []
+    for page, errors in opened:
+        check_before_closing(page, errors)
+        page.context.close()
+        found += errors
+    until_sockets_closed(daphne_server[1])
+    assert found == [], "\n".join(found)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ Fields are filled by their names (the French labels "Nom" say both the person's 
 animal's name); the words the journeys read and tap are in WORDS."""
 
 import re
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +16,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone, translation
 from django.utils.text import capfirst
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from booking.models import Appointment, SlotHold
 from household.models import HouseholdEvent
@@ -29,15 +28,11 @@ from records.models import Guardianship, Patient
 from tests import factories
 from tests.booking.factories import make_practitioner, make_service
 from tests.browser.conftest import (
-    DESKTOP,
     check_a11y,
-    check_before_closing,
-    open_page,
     sign_in,
     sign_in_staff,
     snap,
     snap_widths,
-    until_sockets_closed,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -126,29 +121,6 @@ def _outboxes(settings, tmp_path):
     settings.NOTIFICATIONS_SMS_BACKEND = "locmem"
     backends.outbox.clear()
     mail.outbox.clear()
-
-
-@pytest.fixture
-def other_page(browser: Browser, daphne_server, live_url, language) -> Iterator[Callable]:
-    """More browsers in the journey's language (reception at a desk, a second client), checked
-    like `page` (script, CSP and accessibility errors) and closed at the end."""
-    opened: list[tuple[Page, list[str]]] = []
-
-    def open_one(viewport: dict | None = DESKTOP) -> Page:
-        page, errors = open_page(browser, live_url, language)
-        if viewport is not None:
-            page.set_viewport_size(viewport)
-        opened.append((page, errors))
-        return page
-
-    yield open_one
-    found = []
-    for page, errors in opened:
-        check_before_closing(page, errors)
-        page.context.close()
-        found += errors
-    until_sockets_closed(daphne_server[1])
-    assert found == [], "\n".join(found)
 
 
 @pytest.fixture

@@ -5,11 +5,10 @@ neither the medicine nor the animal), and reception marks it collected. A strang
 request gets a 404. In French and in English; the client on a phone, staff on a desktop."""
 
 import re
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from notifications.models import Channel, Kind, Notification, Preference
 from orders.models import Order, Status
@@ -17,15 +16,11 @@ from orders.services import clinic_today
 from records import services as records
 from tests import factories
 from tests.browser.conftest import (
-    DESKTOP,
-    check_before_closing,
     off_the_loop,
-    open_page,
     sign_in,
     sign_in_staff,
     snap,
     snap_widths,
-    until_sockets_closed,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,29 +57,6 @@ WORDS = {
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture
-def other_page(browser: Browser, daphne_server, live_url, language) -> Iterator[Callable]:
-    """More browsers in the journey's language (staff at their desks, a stranger), checked like
-    `page` (script, CSP and accessibility errors) and closed at the end."""
-    opened: list[tuple[Page, list[str]]] = []
-
-    def open_one(viewport: dict | None = DESKTOP) -> Page:
-        page, errors = open_page(browser, live_url, language)
-        if viewport is not None:
-            page.set_viewport_size(viewport)
-        opened.append((page, errors))
-        return page
-
-    yield open_one
-    found = []
-    for page, errors in opened:
-        check_before_closing(page, errors)
-        page.context.close()
-        found += errors
-    until_sockets_closed(daphne_server[1])
-    assert found == [], "\n".join(found)
 
 
 @pytest.mark.slow
