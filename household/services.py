@@ -146,6 +146,8 @@ def accept(
             raise HouseholdError(_("This invitation link no longer works."))
         if client.pk == invitation.inviter_id:
             raise HouseholdError(_("You sent this invitation: it is for someone else."))
+        if by.email.lower() != invitation.email.lower():
+            raise HouseholdError(_("This invitation was sent to another e-mail address."))
         still_owned = owned_patients(invitation.inviter).filter(
             pk__in=invitation.patients.values("pk")
         )

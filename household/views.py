@@ -136,6 +136,11 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "household/join_invalid.html", {"reason": reason}, status=410)
     if invitation.inviter_id == client.pk:
         return render(request, "household/join_invalid.html", {"reason": "own"}, status=400)
+    if request.user.email.lower() != invitation.email.lower():
+        # A forwarded link opens nothing: the animals' records go to the address invited.
+        name, _at, domain = invitation.email.partition("@")
+        context = {"reason": "other_address", "masked": f"{name[:1]}•••@{domain}"}
+        return render(request, "household/join_invalid.html", context, status=403)
     if request.method == "POST":
         try:
             services.accept(invitation=invitation, client=client, by=request.user, now=now)

@@ -331,3 +331,21 @@ def test_staff_cannot_accept_a_household_invitation(as_client, filou, invitee, a
 
     assert response.status_code == 403
     assert HouseholdInvitation.objects.get().accepted_at is None
+
+
+def test_a_forwarded_link_opens_nothing_for_another_address(as_client, filou, invitee):
+    _invite(as_client, invitee.email, [filou])
+    token = _token_from_mail()
+    someone = factories.make_client_user(first_name="Quelqu'un", email="autre@example.com")
+    http = factories.http_client(someone)
+    url = reverse("household:join", args=[token])
+    page = http.get(url)
+    assert page.status_code == 403
+    assert "Filou" not in page.content.decode()
+    assert f"{invitee.email[0]}•••@" in page.content.decode()
+    assert http.post(url).status_code == 403
+    assert not Guardianship.objects.filter(client=someone.client).exists()
+    invitation = HouseholdInvitation.objects.get()
+    with pytest.raises(services.HouseholdError):
+        services.accept(invitation=invitation, client=someone.client, by=someone)
+    assert factories.http_client(invitee).get(url).status_code == 200
