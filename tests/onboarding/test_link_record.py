@@ -88,3 +88,10 @@ def test_a_stranger_without_the_match_in_their_session_links_nothing(clinic):
     known.refresh_from_db()
     assert known.user is None
     assert not mail.outbox
+
+
+def test_create_your_account_keeps_where_the_person_was_going(client, clinic):
+    page = client.get(reverse("account_login") + "?next=/household/join/abc/").content.decode()
+    assert 'href="/accounts/signup/?next=/household/join/abc/"' in page
+    signup = client.get("/accounts/signup/?next=/household/join/abc/").content.decode()
+    assert 'value="/household/join/abc/"' in signup
