@@ -276,7 +276,12 @@ def check_step(order: Order, to: str, *, reason: str = "") -> None:
 
 def move(*, order: Order, version: int, to: str, by: User | None, reason: str = "") -> Order:
     """Take one step from the status and version the caller saw. Raises StepRefused (the rules),
-    Conflict (someone else moved it first). Returns the request as it now is."""
+    Conflict (someone else moved it first). Returns the request as it now is.
+
+    `order` as read now and `version` as the person saw it: when they differ, the person is
+    told what happened (Conflict) rather than judged on a step they did not see."""
+    if order.version != version:
+        raise Conflict(order)
     check_step(order, to, reason=reason)
     now = timezone.now()
     fields: dict[str, object] = {"status": to, "version": F("version") + 1, "updated_at": now}

@@ -52,9 +52,13 @@ def test_the_last_choice_wins_while_a_day_loads(any_page: Page, say, client_user
         "'htmx:afterSettle', () => { window.swapsSettled += 1; }); }"
     )
     page.get_by_label(say("Prestation", "Service")).select_option(label="Vaccination")
+    # The service's days are on the page (its URL pushed, its swap settled) before one is
+    # clicked: a click on the strip being replaced asked for no day, and nothing was held.
+    expect(page).to_have_url(re.compile("service=vaccination"))
     page.wait_for_function("() => window.swapsSettled >= 1")
     # A day is asked for (the answer is slow), then the animal is changed meanwhile.
-    page.locator("a.day.free").nth(1).click()
+    with page.expect_request(lambda r: "day=" in r.url and bool(r.headers.get("hx-request"))):
+        page.locator("a.day.free").nth(1).click()
     expect(page.locator("#booking-loading")).to_have_css("opacity", "1")
     page.get_by_label(say("Pour", "For")).select_option(label="Pistache")
     # The slow day comes back; the animal's choice runs after it, with the form as it is by

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from notifications import backends
 from notifications.models import Preference
@@ -32,6 +33,14 @@ def _media_and_sms(settings, tmp_path):
     backends.outbox.clear()
     yield
     backends.outbox.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_messages():
+    """The rules' sentences are read in English here (a worker's language is whatever the test
+    before left active); French is tested apart, through the pages."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)
