@@ -17,7 +17,7 @@ from household.access import invitation_sent, link_to_revoke, own_link
 from household.forms import InvitationForm
 from household.models import HouseholdEvent, HouseholdInvitation
 from portal.access import client_of, client_required
-from portal.lib.mail import absolute_url, email_context, send_clinic_email
+from portal.lib.mail import absolute_url, email_context, masked_address, send_clinic_email
 from portal.models import Client, Clinic
 from records.models import Guardianship
 
@@ -138,8 +138,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "household/join_invalid.html", {"reason": "own"}, status=400)
     if request.user.email.lower() != invitation.email.lower():
         # A forwarded link opens nothing: the animals' records go to the address invited.
-        name, _at, domain = invitation.email.partition("@")
-        context = {"reason": "other_address", "masked": f"{name[:1]}•••@{domain}"}
+        context = {"reason": "other_address", "masked": masked_address(invitation.email)}
         return render(request, "household/join_invalid.html", context, status=403)
     if request.method == "POST":
         try:

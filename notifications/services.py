@@ -47,6 +47,7 @@ import phonenumbers
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Count, F, Q, Sum
@@ -85,7 +86,7 @@ from notifications.models import (
 from notifications.segments import count_segments
 from portal.lib import dates, mail
 from portal.lib.links import make_token
-from portal.lib.phones import display_phone
+from portal.lib.phones import display_phone, normalise_phone
 from portal.models import Client, Clinic, User
 
 log = logging.getLogger(__name__)
@@ -498,16 +499,10 @@ def _sms_instead(client: Client, preference: Preference) -> bool:
 
 def mobile_e164(raw: str, region: str | None = None) -> str:
     """The number in E.164, "" when it is not a valid phone number."""
-    raw = (raw or "").strip()
-    if not raw:
-        return ""
     try:
-        number = phonenumbers.parse(raw, region or clinic_region(Clinic.current()))
-    except phonenumbers.NumberParseException:
+        return normalise_phone(raw, region=region or clinic_region(Clinic.current()))
+    except ValidationError:
         return ""
-    if not phonenumbers.is_valid_number(number):
-        return ""
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def phone_checked(

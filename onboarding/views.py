@@ -35,6 +35,7 @@ from notifications.models import Channel, PreferenceChange
 from onboarding.forms import CodeForm, NewcomerForm
 from portal.access import client_required, is_staff
 from portal.accounts import POSSIBLE_RECORD_SESSION_KEY, known_record
+from portal.lib.mail import masked_address
 from portal.lib.net import client_ip
 from portal.models import Client, Clinic, Role, User
 from records import services as records
@@ -492,8 +493,7 @@ class _Filled:
 def _masked(record: Client, channel: str) -> str:
     if channel == Channel.SMS:
         return "•• •• •• " + record.phone[-4:-2] + " " + record.phone[-2:]
-    name, _at, domain = record.email.partition("@")
-    return f"{name[:1]}•••@{domain}"
+    return masked_address(record.email)
 
 
 # --- After a plain sign-up: "we may already have your file" --------------------------------------

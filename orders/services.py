@@ -257,21 +257,39 @@ def duty_for(order: Order, to: str) -> str | None:
 
 def check_step(order: Order, to: str, *, reason: str = "") -> None:
     """StepRefused, with a sentence a person can act on, when `to` may not follow now."""
-    if to not in NEXT.get(order.status, ()):
-        if to == Status.COLLECTED:
-            raise StepRefused(_("A request can be marked collected only once it is ready."))
-        if to == Status.READY:
-            raise StepRefused(_("A request is marked ready once it is being prepared."))
-        raise StepRefused(
-            _("This request is “%(status)s”: it cannot become “%(to)s”.")
-            % {"status": order.get_status_display(), "to": Status(to).label}
-        )
-    if to == Status.APPROVED and not order.needs_prescription:
-        raise StepRefused(_("This item needs no prescription: prepare it directly."))
-    if to == Status.PREPARING and order.status == Status.NEW and order.needs_prescription:
-        raise StepRefused(_("A vet must approve this request before it is prepared."))
+    refusal = _refusal(order, to)
+    if refusal:
+        raise StepRefused(refusal)
     if to == Status.REFUSED and not reason.strip():
         raise StepRefused(_("Say why the request is refused: the client will read it."))
+
+
+def next_steps(order: Order) -> list[str]:
+    """The steps staff may take now, in order (the card's buttons; the client's own
+    cancellation is not one of them)."""
+    return [
+        to
+        for to in NEXT.get(order.status, ())
+        if to != Status.CANCELLED and _refusal(order, to) is None
+    ]
+
+
+def _refusal(order: Order, to: str) -> str | None:
+    """Why `to` may not follow the request's status (the reason a refusal needs aside)."""
+    if to not in NEXT.get(order.status, ()):
+        if to == Status.COLLECTED:
+            return _("A request can be marked collected only once it is ready.")
+        if to == Status.READY:
+            return _("A request is marked ready once it is being prepared.")
+        return _("This request is “%(status)s”: it cannot become “%(to)s”.") % {
+            "status": order.get_status_display(),
+            "to": Status(to).label,
+        }
+    if to == Status.APPROVED and not order.needs_prescription:
+        return _("This item needs no prescription: prepare it directly.")
+    if to == Status.PREPARING and order.status == Status.NEW and order.needs_prescription:
+        return _("A vet must approve this request before it is prepared.")
+    return None
 
 
 def move(*, order: Order, version: int, to: str, by: User | None, reason: str = "") -> Order:
@@ -354,9 +372,7 @@ def _notice_context(order: Order) -> dict[str, object]:
         "patient_name": order.patient.name,
         "item": order.label,
         "site_name": order.site.name,
-        "site_address": ", ".join(
-            line.strip() for line in order.site.address.splitlines() if line.strip()
-        ),
+        "site_address": order.site.address_line,
         "until_at": order.ready_until,
         "order_url": reverse("orders:detail", args=[order.pk]),
         "reason": order.reason,

@@ -253,18 +253,14 @@ def staff_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _staff_context(request: HttpRequest, order: Order, form: StepForm | None = None) -> dict:
-    actions = []
-    for to in services.NEXT.get(order.status, ()):
-        if to == Status.CANCELLED:
-            continue
-        try:
-            services.check_step(order, to, reason="-")
-        except services.StepRefused:
-            continue
-        duty = services.duty_for(order, to)
-        actions.append(
-            {"to": to, "label": Status(to).label, "allowed": has_duty(request.user, duty)}
-        )
+    actions = [
+        {
+            "to": to,
+            "label": Status(to).label,
+            "allowed": has_duty(request.user, services.duty_for(order, to)),
+        }
+        for to in services.next_steps(order)
+    ]
     return {
         "order": order,
         "steps": list(order.steps.select_related("by")),

@@ -150,6 +150,12 @@ class Site(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def address_line(self) -> str:
+        """The address on one line ("12 avenue des Tilleuls, 69006 Lyon"): a text message, a
+        map search."""
+        return ", ".join(line.strip() for line in self.address.splitlines() if line.strip())
+
 
 class ClientQuerySet(models.QuerySet["Client"]):
     def search(self, text: str) -> "ClientQuerySet":

@@ -63,10 +63,9 @@ def public_page(request: HttpRequest) -> HttpResponse:
     clinic = Clinic.current()
     sites = list(Site.objects.filter(is_active=True))
     for site in sites:
-        lines = [line.strip() for line in site.address.splitlines() if line.strip()]
         site.map_url = (
-            "https://www.openstreetmap.org/search?query=" + quote_plus(", ".join(lines))
-            if lines
+            "https://www.openstreetmap.org/search?query=" + quote_plus(site.address_line)
+            if site.address_line
             else ""
         )
     panels = sorted(gather("public_panels", request), key=lambda panel: panel.order)

@@ -73,9 +73,25 @@ def create_patient(
     A photo is encrypted into storage first, outside the transaction; if the row cannot be
     saved, its file is deleted.
     """
+    return _save_new(patient, client, role, photo)
+
+
+def _save_new(
+    patient: Patient,
+    client: Client | None,
+    role: str,
+    photo: UploadedFile | None,
+    *,
+    identification_free: bool = False,
+) -> Patient:
+    """The new patient and its link in one transaction, the photo encrypted first (deleted if
+    the row is not saved); `identification_free`: refuse an identification number another
+    patient has (IdentificationTaken), checked inside the transaction."""
     stored = _store_photo(photo) if photo else None
     try:
         with transaction.atomic():
+            if identification_free:
+                _check_identification_free(patient.microchip)
             if stored:
                 patient.photo, patient.photo_key = stored
             patient.save()
@@ -174,22 +190,8 @@ def declare_patient(
     form says so first; this re-check inside the transaction catches two declarations at once).
     Locks nothing else: a new row conflicts with no one.
     """
-    values = _declared_values(data)
-    patient = Patient(**values, declared_by_owner=True)
-    stored = _store_photo(photo) if photo else None
-    try:
-        with transaction.atomic():
-            _check_identification_free(patient.microchip)
-            if stored:
-                patient.photo, patient.photo_key = stored
-            patient.save()
-            Guardianship.objects.create(
-                patient=patient, client=client, role=Guardianship.Role.OWNER
-            )
-    except BaseException:
-        if stored:
-            _delete_quietly(stored[0])
-        raise
+    patient = Patient(**_declared_values(data), declared_by_owner=True)
+    _save_new(patient, client, Guardianship.Role.OWNER, photo, identification_free=True)
     logger.info("Patient %s declared for client %s by user %s", patient.pk, client.pk, by.pk)
     return patient
 

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 _SPECIALS = set('()<>[]:;@\\,."')
 
 
+def masked_address(email: str) -> str:
+    """An address shown to someone who may not own it: "c•••@example.com"."""
+    name, _at, domain = email.partition("@")
+    return f"{name[:1]}•••@{domain}"
+
+
 def base_url() -> str:
     """Where the portal is reached from outside, without a trailing slash."""
     return settings.ACCUEIL_BASE_URL.rstrip("/")
